@@ -1,0 +1,78 @@
+# MedService: `make run` serves the demo, `make test` runs the suite. Both set up what they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+PORT ?= 8000
+PYTEST_ARGS ?=
+WORKERS ?= 2
+CJK_FONT_CHECK := fc-list :lang=zh 2>/dev/null | grep -q .
+
+.PHONY: run test setup system-packages browser-packages lint format migrations-check schemathesis clean
+
+$(UV):
+	@$(PYTHON) -m pip install --quiet --user uv 2>/dev/null || $(PYTHON) -m pip install --quiet uv || \
+	  { echo "Cannot install uv. Run: $(PYTHON) -m pip install uv"; exit 1; }
+
+$(BIN)/medservice: pyproject.toml uv.lock | $(UV)
+	@UV=$$(command -v uv || echo $(HOME)/.local/bin/uv); $$UV sync --frozen --quiet
+	@touch $@
+
+setup: $(BIN)/medservice system-packages
+
+# CJK fonts for the Chinese PDFs (service reports, AE forms).
+system-packages:
+	@if ! $(CJK_FONT_CHECK); then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing CJK fonts (fonts-noto-cjk)..."; \
+	    (apt-get install -y -qq fonts-noto-cjk fontconfig >/dev/null 2>&1 || \
+	     (apt-get update -qq && apt-get install -y -qq fonts-noto-cjk fontconfig >/dev/null)) ; \
+	  else \
+	    echo "MedService needs CJK fonts for PDFs. Run: sudo apt-get install -y fonts-noto-cjk fontconfig"; exit 1; \
+	  fi; \
+	fi
+
+# Debian's Chromium drives the browser tests (Playwright's own browser download is not used).
+browser-packages:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Chromium for the browser tests..."; \
+	    (apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	     (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)); \
+	  else \
+	    echo "The browser tests need Chromium. Run: sudo apt-get install -y chromium"; exit 1; \
+	  fi; \
+	fi
+
+run: setup
+	@MEDSERVICE_DEMO=1 $(BIN)/medservice migrate --no-input -v0
+	@MEDSERVICE_DEMO=1 $(BIN)/medservice seed-demo --if-empty
+	@echo ""
+	@echo "  MedService: http://127.0.0.1:$(PORT)/   (API docs: http://127.0.0.1:$(PORT)/api/v1/docs/)"
+	@echo "  Demo logins (password for all: demo-pass-2026):"
+	@echo "    admin  manager  agent  engineer  dist_engineer  quality  qa_manager"
+	@echo "    warehouse  finance  store  auditor  customer"
+	@echo "  Ctrl-C stops the web server, the worker and the scheduler."
+	@echo ""
+	@MEDSERVICE_DEMO=1 PORT=$(PORT) exec $(BIN)/medservice serve --port $(PORT)
+
+test: setup browser-packages
+	@$(BIN)/pytest -n $(WORKERS) $(PYTEST_ARGS)
+
+lint: $(BIN)/medservice
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+
+format: $(BIN)/medservice
+	@$(BIN)/ruff format .
+	@$(BIN)/ruff check --fix .
+
+migrations-check: $(BIN)/medservice
+	@$(BIN)/medservice makemigrations --check --dry-run
+
+schemathesis: $(BIN)/medservice
+	@bash scripts/schemathesis.sh
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,3 @@
+from medservice.config.cli import main
+
+main()

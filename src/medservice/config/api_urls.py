@@ -1,0 +1,22 @@
+"""The REST API under /api/v1/: one router, each app registers its viewsets in api/urls.py."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from medservice.accounts.api.urls import register as register_accounts
+from medservice.accounts.api.views import ObtainTokenView
+from medservice.core.api.urls import register as register_core
+from medservice.customers.api.urls import register as register_customers
+
+router = DefaultRouter()
+for register in (register_core, register_accounts, register_customers):
+    register(router)
+
+urlpatterns = [
+    path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    *router.urls,
+]

@@ -1,0 +1,64 @@
+"""Viewsets built from a Resource: the same selector and the same services as the UI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from medservice.core.registry import Resource
+
+
+class ResourceViewSet(viewsets.ModelViewSet):
+    resource: Resource
+
+    def get_queryset(self) -> Any:
+        return self.resource.queryset_for(self.request.user).order_by(
+            *self.resource.default_ordering
+        )
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = self.resource.create(
+            actor=self.request.user, model=self.resource.model, data=dict(serializer.validated_data)
+        )
+
+    def perform_update(self, serializer: Any) -> None:
+        expected = self.request.data.get("version") if hasattr(self.request.data, "get") else None
+        serializer.instance = self.resource.update(
+            actor=self.request.user,
+            instance=serializer.instance,
+            data=dict(serializer.validated_data),
+            expected_version=expected,
+        )
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        instance = self.get_object()
+        reason = request.data.get("reason", "") if hasattr(request.data, "get") else ""
+        self.resource.delete(actor=request.user, instance=instance, reason=reason)
+        return Response(status=204)
+
+
+def resource_viewset(resource: Resource) -> type[ResourceViewSet]:
+    allowed = ["get", "head", "options"]
+    if resource.create is not None:
+        allowed.append("post")
+    if resource.update is not None:
+        allowed += ["put", "patch"]
+    if resource.delete is not None:
+        allowed.append("delete")
+    return type(
+        f"{resource.model.__name__}ViewSet",
+        (ResourceViewSet,),
+        {
+            "resource": resource,
+            "serializer_class": resource.serializer_class,
+            "queryset": resource.model._default_manager.none(),
+            "filterset_class": resource.filterset_class,
+            "search_fields": resource.search_fields,
+            "ordering_fields": resource.ordering_fields,
+            "http_method_names": allowed,
+            "__doc__": resource.model.__doc__,
+        },
+    )

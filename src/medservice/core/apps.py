@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CoreConfig(AppConfig):
+    name = "medservice.core"
+    label = "core"
+    verbose_name = _("Core")
+
+    def ready(self) -> None:
+        from medservice.core import audit, jobs, retention  # noqa: F401  (registers receivers)

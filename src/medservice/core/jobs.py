@@ -1,0 +1,23 @@
+"""Core's own periodic jobs."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.core.management import call_command
+
+from medservice.core.audit import audit_seal_pending
+from medservice.core.scheduler import periodic_job
+
+
+@periodic_job("core.audit-seal", every=datetime.timedelta(seconds=15))
+def seal_audit_events() -> int:
+    return audit_seal_pending()
+
+
+@periodic_job("core.prune-task-results", every=datetime.timedelta(hours=6))
+def prune_task_results() -> None:
+    from django.conf import settings
+
+    if settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend":
+        call_command("prune_db_task_results", "--min-age-days", "7", verbosity=0)

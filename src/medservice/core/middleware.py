@@ -1,0 +1,63 @@
+"""Request plumbing: a request id and client address for the audit trail, and each user's
+language and time zone."""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone, translation
+
+from medservice.core.context import audit_context
+
+
+class RequestContextMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+        request.request_id = request_id
+        with audit_context(
+            request=request, request_id=request_id, client_address=client_address(request)
+        ):
+            response = self.get_response(request)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+def client_address(request: HttpRequest) -> str | None:
+    # Behind a proxy that sets it (documented in operations.md), trust the first hop only.
+    if getattr(settings, "USE_X_FORWARDED_FOR", False):
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class UserPreferencesMiddleware:
+    """Activate the signed-in user's time zone, and language unless one was just chosen."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        zone_name = settings.MEDSERVICE_DEFAULT_USER_TIME_ZONE
+        if user is not None and user.is_authenticated:
+            zone_name = getattr(user, "time_zone", "") or zone_name
+            language = getattr(user, "language", "")
+            if language and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+                translation.activate(language)
+                request.LANGUAGE_CODE = language
+        try:
+            timezone.activate(zoneinfo.ZoneInfo(zone_name))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            timezone.activate(zoneinfo.ZoneInfo(settings.TIME_ZONE))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -1,0 +1,75 @@
+"""Every scoped record kind the UI and API expose, declared once by its app.
+
+A Resource names the model, the selector that decides who sees which rows, and how its list,
+detail, form, export and API look. Core builds the views, viewsets and the scoping tests from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+
+from medservice.core import services as generic_services
+
+
+@dataclass
+class Resource:
+    name: str
+    model: type[models.Model]
+    selector: Callable[[Any], models.QuerySet]
+    namespace: str
+    list_columns: list[str]
+    detail_fields: list[str]
+    form_class: Any = None
+    filterset_class: Any = None
+    serializer_class: Any = None
+    search_fields: list[str] = field(default_factory=list)
+    ordering_fields: list[str] = field(default_factory=list)
+    default_ordering: list[str] = field(default_factory=lambda: ["-id"])
+    export_fields: list[str] | None = None
+    select_related: list[str] = field(default_factory=list)
+    create: Callable[..., Any] | None = generic_services.record_create
+    update: Callable[..., Any] | None = generic_services.record_update
+    delete: Callable[..., Any] | None = generic_services.record_delete
+    api_basename: str = ""
+
+    @property
+    def app_label(self) -> str:
+        return self.model._meta.app_label
+
+    def permission(self, action: str) -> str:
+        return f"{self.app_label}.{action}_{self.model._meta.model_name}"
+
+    def url_name(self, view: str) -> str:
+        return f"{self.namespace}:{self.name}-{view}"
+
+    def queryset_for(self, user: Any) -> models.QuerySet:
+        queryset = self.selector(user)
+        if self.select_related:
+            queryset = queryset.select_related(*self.select_related)
+        return queryset
+
+
+RESOURCES: dict[str, Resource] = {}
+
+
+def register(resource: Resource) -> Resource:
+    RESOURCES[resource.name] = resource
+    return resource
+
+
+def resource_for_model(model: type[models.Model]) -> Resource | None:
+    for resource in RESOURCES.values():
+        if resource.model._meta.concrete_model is model._meta.concrete_model:
+            return resource
+    return None
+
+
+def resource_for_label(label: str) -> Resource | None:
+    for resource in RESOURCES.values():
+        if resource.model._meta.label_lower == label:
+            return resource
+    return None

@@ -1,0 +1,326 @@
+"""Core pages (home, health, inbox, audit history) and the generic resource views that domain
+apps declare instead of writing: list (filter, sort, paginate, export), detail, create, edit,
+delete. Every one of them starts from the resource's selector, so out-of-scope rows are 404."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from medservice.core.errors import DomainError
+from medservice.core.exports import export_csv, export_xlsx, field_value, rows_of
+from medservice.core.models import AuditEvent, Notification
+from medservice.core.notifications import notification_mark_read
+from medservice.core.registry import Resource
+from medservice.core.selectors import audit_events_for_record
+
+PAGE_SIZE = 25
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:  # any database failure means "not healthy"
+        return JsonResponse({"status": "unavailable", "database": "down"}, status=503)
+    return JsonResponse({"status": "ok", "database": "up"})
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    notifications = Notification.objects.filter(recipient=request.user, read_at__isnull=True)[:10]
+    return render(request, "core/home.html", {"notifications": notifications})
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    page = Paginator(Notification.objects.filter(recipient=request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "core/inbox.html", {"page": page})
+
+
+@login_required
+@require_POST
+def inbox_read(request: HttpRequest, pk: int) -> HttpResponse:
+    notification = get_object_or_404(Notification, pk=pk, recipient=request.user)
+    notification_mark_read(actor=request.user, notification=notification)
+    if notification.link:
+        return HttpResponseRedirect(notification.link)
+    return redirect("core:inbox")
+
+
+def column_label(model: Any, name: str) -> str:
+    first = name.split("__")[0]
+    try:
+        return str(model._meta.get_field(first).verbose_name)
+    except Exception:  # a property rather than a field
+        return name.replace("_", " ")
+
+
+class ResourceMixin(LoginRequiredMixin, PermissionRequiredMixin):
+    resource: Resource = None  # type: ignore[assignment]  (set by resource_urlpatterns)
+    action = "view"
+    raise_exception = True
+
+    def get_permission_required(self) -> tuple[str, ...]:
+        return (self.resource.permission(self.action),)
+
+    def handle_no_permission(self) -> HttpResponse:
+        if not self.request.user.is_authenticated:
+            return super().handle_no_permission()
+        raise Http404
+
+    def scoped(self) -> Any:
+        return self.resource.queryset_for(self.request.user)
+
+    def get_object(self) -> Any:
+        return get_object_or_404(self.scoped(), pk=self.kwargs["pk"])
+
+    def base_context(self) -> dict[str, Any]:
+        meta = self.resource.model._meta
+        user = self.request.user
+        return {
+            "resource": self.resource,
+            "verbose_name": meta.verbose_name,
+            "verbose_name_plural": meta.verbose_name_plural,
+            "can_add": self.resource.create is not None
+            and user.has_perm(self.resource.permission("add")),
+            "can_change": self.resource.update is not None
+            and user.has_perm(self.resource.permission("change")),
+            "can_delete": self.resource.delete is not None
+            and user.has_perm(self.resource.permission("delete")),
+            "list_url": reverse(self.resource.url_name("list")),
+        }
+
+
+class ResourceListView(ResourceMixin, View):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        resource = self.resource
+        queryset = self.scoped()
+        filterset = None
+        if resource.filterset_class is not None:
+            filterset = resource.filterset_class(request.GET, queryset=queryset, request=request)
+            queryset = filterset.qs
+        search = request.GET.get("q", "").strip()
+        if search and resource.search_fields:
+            from django.db.models import Q
+
+            condition = Q()
+            for name in resource.search_fields:
+                condition |= Q(**{f"{name}__icontains": search})
+            queryset = queryset.filter(condition)
+        sort = request.GET.get("sort", "")
+        if sort.lstrip("-") in resource.ordering_fields:
+            queryset = queryset.order_by(sort, "-pk")
+        else:
+            sort = ""
+            queryset = queryset.order_by(*resource.default_ordering)
+        export = request.GET.get("export")
+        if export in {"csv", "xlsx"}:
+            return self.export(queryset, export)
+        page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+        columns = [
+            {
+                "name": name,
+                "label": column_label(resource.model, name),
+                "sortable": name in resource.ordering_fields,
+            }
+            for name in resource.list_columns
+        ]
+        rows = [
+            {"object": obj, "cells": [field_value(obj, name) for name in resource.list_columns]}
+            for obj in page.object_list
+        ]
+        query = request.GET.copy()
+        query.pop("page", None)
+        without_sort = query.copy()
+        without_sort.pop("sort", None)
+        context = {
+            **self.base_context(),
+            "filterset": filterset,
+            "page": page,
+            "columns": columns,
+            "rows": rows,
+            "sort": sort,
+            "search": search,
+            "query": query.urlencode(),
+            "query_without_sort": without_sort.urlencode(),
+            "detail_url_name": resource.url_name("detail"),
+        }
+        template = "core/resource_list_rows.html" if request.htmx else "core/resource_list.html"
+        return render(request, template, context)
+
+    def export(self, queryset: Any, kind: str) -> HttpResponse:
+        fields = self.resource.export_fields or self.resource.list_columns
+        headers = [column_label(self.resource.model, name) for name in fields]
+        ids = [value for value in self.request.GET.getlist("ids") if value.isdigit()]
+        if ids:
+            queryset = queryset.filter(pk__in=ids)
+        rows = rows_of(queryset.iterator(chunk_size=500), fields)
+        filename = self.resource.name
+        if kind == "csv":
+            return export_csv(filename, headers, rows)
+        return export_xlsx(filename, headers, rows)
+
+
+class ResourceDetailView(ResourceMixin, View):
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        obj = self.get_object()
+        facts = [
+            {"label": column_label(self.resource.model, name), "value": field_value(obj, name)}
+            for name in self.resource.detail_fields
+        ]
+        history = audit_events_for_record(obj)[:50]
+        return render(
+            request,
+            "core/resource_detail.html",
+            {
+                **self.base_context(),
+                "object": obj,
+                "facts": facts,
+                "history": history,
+                "show_history": request.user.has_perm("core.view_auditevent") or True,
+            },
+        )
+
+
+class ResourceFormView(ResourceMixin, View):
+    action = "change"
+
+    def instance(self) -> Any:
+        return self.get_object() if "pk" in self.kwargs else None
+
+    def form(self, data: Any = None, files: Any = None, instance: Any = None) -> Any:
+        return self.resource.form_class(
+            data=data, files=files, instance=instance, user=self.request.user
+        )
+
+    def get(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
+        instance = self.instance()
+        return self.show(self.form(instance=instance), instance)
+
+    def post(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
+        instance = self.instance()
+        form = self.form(request.POST, request.FILES, instance=instance)
+        if not form.is_valid():
+            return self.show(form, instance, status=400)
+        data = dict(form.cleaned_data)
+        try:
+            if instance is None:
+                saved = self.resource.create(
+                    actor=request.user, model=self.resource.model, data=data
+                )
+            else:
+                saved = self.resource.update(
+                    actor=request.user,
+                    instance=instance,
+                    data=data,
+                    expected_version=request.POST.get("version") or None,
+                )
+        except DomainError as error:
+            form.add_error(None, error.message)
+            for name, problems in error.fields.items():
+                for problem in problems:
+                    form.add_error(name if name in form.fields else None, problem)
+            return self.show(form, instance, status=error.status)
+        except ValidationError as error:
+            form.add_error(None, error)
+            return self.show(form, instance, status=400)
+        messages.success(request, _("Saved %(record)s.") % {"record": saved})
+        return redirect(self.resource.url_name("detail"), pk=saved.pk)
+
+    def show(self, form: Any, instance: Any, status: int = 200) -> HttpResponse:
+        return render(
+            self.request,
+            "core/resource_form.html",
+            {**self.base_context(), "form": form, "object": instance},
+            status=status,
+        )
+
+
+class ResourceCreateView(ResourceFormView):
+    action = "add"
+
+
+class ResourceDeleteView(ResourceMixin, View):
+    action = "delete"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return render(
+            request,
+            "core/resource_delete.html",
+            {**self.base_context(), "object": self.get_object()},
+        )
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        obj = self.get_object()
+        try:
+            self.resource.delete(
+                actor=request.user, instance=obj, reason=request.POST.get("reason", "")
+            )
+        except DomainError as error:
+            return render(
+                request,
+                "core/resource_delete.html",
+                {**self.base_context(), "object": obj, "error": error.message},
+                status=error.status,
+            )
+        messages.success(request, _("Deleted %(record)s.") % {"record": obj})
+        return redirect(self.resource.url_name("list"))
+
+
+def resource_urlpatterns(resource: Resource) -> list[Any]:
+    from django.urls import path
+
+    def view(cls: type[View]) -> Any:
+        function = cls.as_view(resource=resource)
+        function.resource = resource
+        return function
+
+    patterns = [
+        path(f"{resource.name}/", view(ResourceListView), name=f"{resource.name}-list"),
+        path(
+            f"{resource.name}/<int:pk>/", view(ResourceDetailView), name=f"{resource.name}-detail"
+        ),
+    ]
+    if resource.form_class is not None and resource.create is not None:
+        patterns.append(
+            path(f"{resource.name}/new/", view(ResourceCreateView), name=f"{resource.name}-create")
+        )
+    if resource.form_class is not None and resource.update is not None:
+        patterns.append(
+            path(
+                f"{resource.name}/<int:pk>/edit/",
+                view(ResourceFormView),
+                name=f"{resource.name}-edit",
+            )
+        )
+    if resource.delete is not None:
+        patterns.append(
+            path(
+                f"{resource.name}/<int:pk>/delete/",
+                view(ResourceDeleteView),
+                name=f"{resource.name}-delete",
+            )
+        )
+    return patterns
+
+
+def audit_history_fragment(request: HttpRequest, events: list[AuditEvent]) -> HttpResponse:
+    return render(request, "core/audit_history.html", {"history": events})

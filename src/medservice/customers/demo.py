@@ -1,0 +1,73 @@
+"""Demo organisations and one user per role, with the passwords printed by `make run`."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group
+
+from medservice.accounts.choices import Role
+from medservice.accounts.models import User
+from medservice.core.demo import demo_seeder
+from medservice.customers.choices import OrganizationKind
+from medservice.customers.models import Organization
+
+DEMO_PASSWORD = "demo-pass-2026"
+
+ORGANIZATIONS = [
+    # (key, kind, name, region, parent key)
+    ("company", OrganizationKind.COMPANY, "康达医疗器械有限公司", "上海", None),
+    ("branch-east", OrganizationKind.COMPANY, "康达医疗 华东分公司", "杭州", "company"),
+    ("distributor", OrganizationKind.DISTRIBUTOR, "华信医疗设备经销有限公司", "南京", None),
+    ("hospital-1", OrganizationKind.HOSPITAL, "市第一人民医院", "上海", None),
+    ("hospital-2", OrganizationKind.HOSPITAL, "县中医院", "湖州", None),
+    ("hospital-3", OrganizationKind.HOSPITAL, "妇幼保健院", "南京", None),
+    ("clinic", OrganizationKind.CLINIC, "阳光社区卫生服务中心", "南京", None),
+    ("chain", OrganizationKind.CHAIN_STORE, "百姓健康大药房连锁", "上海", None),
+    ("store-1", OrganizationKind.STORE, "百姓健康大药房 人民路店", "上海", "chain"),
+]
+
+# The distributor serves these customers (its engineers see them and their records).
+SERVED_BY_DISTRIBUTOR = ["hospital-3", "clinic"]
+
+USERS = [
+    # (username, role, family name, given name, organisation key, e-mail)
+    ("admin", Role.ADMINISTRATOR, "管", "理员", "company", "admin@example.com"),
+    ("manager", Role.SERVICE_MANAGER, "王", "经理", "company", "manager@example.com"),
+    ("agent", Role.SERVICE_AGENT, "李", "客服", "company", "agent@example.com"),
+    ("engineer", Role.FIELD_ENGINEER, "张", "工", "branch-east", "engineer@example.com"),
+    ("dist_engineer", Role.DISTRIBUTOR_ENGINEER, "赵", "工", "distributor", "dist@example.com"),
+    ("quality", Role.QUALITY_STAFF, "陈", "质量", "company", "quality@example.com"),
+    ("qa_manager", Role.QUALITY_MANAGER, "刘", "负责人", "company", "qa@example.com"),
+    ("warehouse", Role.WAREHOUSE_KEEPER, "孙", "仓管", "company", "warehouse@example.com"),
+    ("finance", Role.FINANCE, "周", "财务", "company", "finance@example.com"),
+    ("store", Role.STORE_STAFF, "吴", "店员", "store-1", "store@example.com"),
+    ("auditor", Role.AUDITOR, "郑", "审计", "company", "auditor@example.com"),
+    ("customer", Role.CUSTOMER_USER, "钱", "护士长", "hospital-1", "customer@example.com"),
+]
+
+
+@demo_seeder("organisations and users", order=10)
+def seed_organizations_and_users() -> None:
+    by_key: dict[str, Organization] = {}
+    for key, kind, name, region, parent in ORGANIZATIONS:
+        organization, _created = Organization.objects.get_or_create(
+            name=name, defaults={"kind": kind, "region": region, "parent": by_key.get(parent or "")}
+        )
+        by_key[key] = organization
+    distributor = by_key["distributor"]
+    for key in SERVED_BY_DISTRIBUTOR:
+        by_key[key].served_by.add(distributor)
+    for username, role, family, given, organization_key, email in USERS:
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = User(
+                username=username,
+                first_name=given,
+                last_name=family,
+                email=email,
+                organization=by_key[organization_key],
+                is_staff=role == Role.ADMINISTRATOR,
+                is_superuser=role == Role.ADMINISTRATOR,
+            )
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        user.groups.add(Group.objects.get(name=str(role)))

@@ -1,0 +1,56 @@
+"""Who sees which organisations: the one scoping rule every later app's selectors build on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from medservice.customers.choices import OrganizationKind
+from medservice.customers.models import Organization
+
+
+def user_scope(user: Any) -> str:
+    """'internal', 'distributor', 'customer' or 'none' for a signed-in user."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return "none"
+    if user.is_superuser:
+        return "internal"
+    organization = user.organization
+    if organization is None:
+        return "none"
+    if organization.kind == OrganizationKind.COMPANY:
+        return "internal"
+    if organization.kind == OrganizationKind.DISTRIBUTOR:
+        return "distributor"
+    return "customer"
+
+
+def organization_ids_visible_to(user: Any) -> QuerySet[Organization] | None:
+    """A subquery of the organisation ids a user may see, or None for "all" (internal)."""
+    scope = user_scope(user)
+    if scope == "internal":
+        return None
+    if scope == "none":
+        return Organization.objects.none().values("pk")
+    own = user.organization_id
+    if scope == "distributor":
+        condition = Q(pk=own) | Q(served_by=own) | Q(parent__served_by=own)
+    else:
+        condition = Q(pk=own) | Q(parent=own)
+    return Organization.objects.filter(condition).values("pk")
+
+
+def organizations_visible_to(user: Any) -> QuerySet[Organization]:
+    ids = organization_ids_visible_to(user)
+    if ids is None:
+        return Organization.objects.all()
+    return Organization.objects.filter(pk__in=ids)
+
+
+def scope_by_organization(queryset: QuerySet, user: Any, field: str = "organization") -> QuerySet:
+    """Limit any queryset with an organisation foreign key to what `user` may see."""
+    ids = organization_ids_visible_to(user)
+    if ids is None:
+        return queryset
+    return queryset.filter(**{f"{field}__in": ids})
