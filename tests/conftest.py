@@ -26,6 +26,22 @@ def _clear_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _english_by_default():
+    """Tests read English messages unless they ask for Chinese (the product's default)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def client():
+    from django.test import Client
+
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
+
+
 @pytest.fixture
 def company(db):
     return CompanyFactory(name="康达医疗器械有限公司")
@@ -86,12 +102,12 @@ class Api:
         from rest_framework.authtoken.models import Token
 
         token, _ = Token.objects.get_or_create(user=user)
-        client = APIClient()
+        client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
         client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
         return client
 
     def anonymous(self) -> APIClient:
-        return APIClient()
+        return APIClient(HTTP_ACCEPT_LANGUAGE="en")
 
 
 @pytest.fixture

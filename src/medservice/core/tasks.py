@@ -25,3 +25,9 @@ def send_notification_emails(notification_ids: list[int]) -> int:
         Notification.objects.filter(pk=notification.pk).update(emailed_at=timezone.now())
         sent += 1
     return sent
+
+
+@task()
+def health_probe() -> str:
+    """Answers "ok": shows that a worker picks up and finishes tasks (operations checks)."""
+    return "ok"

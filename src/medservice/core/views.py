@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
@@ -65,6 +66,9 @@ def inbox_read(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("core:inbox")
 
 
+inbox_read.scoping_exempt = "a user's own notifications only (recipient=request.user)"
+
+
 def column_label(model: Any, name: str) -> str:
     first = name.split("__")[0]
     try:
@@ -83,7 +87,8 @@ class ResourceMixin(LoginRequiredMixin, PermissionRequiredMixin):
 
     def handle_no_permission(self) -> HttpResponse:
         if not self.request.user.is_authenticated:
-            return super().handle_no_permission()
+            return redirect_to_login(self.request.get_full_path())
+        # A record kind the role may not see answers like a record outside its scope.
         raise Http404
 
     def scoped(self) -> Any:

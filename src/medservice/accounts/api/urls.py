@@ -15,6 +15,9 @@ class UserViewSet(viewsets.ReadOnlyModelViewSet):
     """Users the caller may see; `me` is the caller."""
 
     serializer_class = UserSerializer
+    # Everyone may list the people they work with; users_visible_to decides who that is.
+    permission_classes = [permissions.IsAuthenticated]
+    scoping_exempt = "scoped by users_visible_to; tested in tests/accounts/test_users_api.py"
     search_fields = ["username", "first_name", "last_name", "email"]
     ordering_fields = ["username", "id"]
     filterset_fields = ["organization"]

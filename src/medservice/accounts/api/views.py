@@ -13,6 +13,12 @@ from rest_framework.throttling import AnonRateThrottle
 class TokenThrottle(AnonRateThrottle):
     scope = "token"
 
+    def get_rate(self) -> str | None:
+        # Read at request time (DRF captures the rates at import) so settings stay in charge.
+        from django.conf import settings
+
+        return settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].get(self.scope)
+
 
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField(help_text="username or e-mail")

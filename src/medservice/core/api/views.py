@@ -29,6 +29,9 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     history of one record they can see (object_type and object_id required)."""
 
     permission_classes = [permissions.IsAuthenticated]
+    scoping_exempt = (
+        "scoped through the record's own resource; tested in tests/core/test_audit_api.py"
+    )
     filterset_class = AuditEventFilter
     ordering_fields = ["id", "occurred_at"]
     search_fields: list[str] = []

@@ -47,7 +47,13 @@ class Command(BaseCommand):
         if settings.TASKS["default"]["BACKEND"].startswith("django_tasks_db"):
             commands["worker"] = [*manage, "db_worker", "--interval", "1"]
         elif "rq" in settings.TASKS["default"]["BACKEND"]:
-            commands["worker"] = [*manage, "rqworker", "default"]
+            commands["worker"] = [
+                *manage,
+                "rqworker",
+                "default",
+                "--job-class",
+                "django_tasks_rq.backend.Job",
+            ]
         children = {
             name: subprocess.Popen(command, start_new_session=True)  # noqa: S603  (our own argv)
             for name, command in commands.items()

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+
+from medservice.accounts.choices import Role
+from tests.factories import UserFactory, user_with_role
+
+
+@pytest.mark.django_db
+def test_every_role_exists_as_a_group():
+    assert set(Group.objects.values_list("name", flat=True)) >= {str(role) for role in Role}
+
+
+@pytest.mark.django_db
+def test_the_auditor_reads_everything_and_changes_nothing():
+    auditor = Group.objects.get(name="auditor")
+    codenames = set(auditor.permissions.values_list("codename", flat=True))
+    assert {"view_organization", "view_auditevent", "view_user"} <= codenames
+    assert not [name for name in codenames if not name.startswith("view_")]
+
+
+@pytest.mark.django_db
+def test_a_customer_user_may_only_view_organisations():
+    customer = Group.objects.get(name="customer_user")
+    assert set(customer.permissions.values_list("codename", flat=True)) == {"view_organization"}
+
+
+@pytest.mark.django_db
+def test_a_customer_sees_only_the_users_of_its_own_organisation(api, customer_a, hospital_b):
+    colleague = UserFactory(organization=customer_a.organization)
+    stranger = UserFactory(organization=hospital_b)
+    client = api.as_user(customer_a)
+    names = {row["username"] for row in client.get("/api/v1/users/").json()["results"]}
+    assert names == {customer_a.username, colleague.username}
+    assert client.get(f"/api/v1/users/{stranger.pk}/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_users_me_tells_the_roles(api, company):
+    engineer = user_with_role(Role.FIELD_ENGINEER, company)
+    body = api.as_user(engineer).get("/api/v1/users/me/").json()
+    assert (body["username"], body["roles"]) == (engineer.username, ["field_engineer"])
+
+
+@pytest.mark.django_db
+def test_a_role_change_is_audited_but_the_password_hash_never_is(company):
+    from medservice.core.models import AuditEvent
+
+    user = UserFactory(organization=company)
+    user.set_password("another-long-password")
+    user.first_name = "大明"
+    user.save()
+    events = AuditEvent.objects.filter(object_type="accounts.user", object_id=str(user.pk))
+    assert all("password" not in event.changes for event in events)
+    assert events.order_by("-id").first().changes == {"first_name": ["小明", "大明"]}
