@@ -166,8 +166,13 @@ AUTH_USER_MODEL = "accounts.User"
 # --- Cache ----------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
+    cache_url = REDIS_URL
+    if TESTING:
+        # Each pytest-xdist worker flushes its own Redis database, never another's.
+        worker = env("PYTEST_XDIST_WORKER", "gw0") or "gw0"
+        cache_url = f"{REDIS_URL.rsplit('/', 1)[0]}/{1 + int(worker.removeprefix('gw') or 0) % 14}"
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": cache_url}
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -223,7 +228,7 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", str(VAR_DIR / "static")))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
-if EMBEDDED:
+if EMBEDDED or TESTING:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 

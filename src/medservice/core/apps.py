@@ -8,4 +8,4 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
-        from medservice.core import audit, jobs, retention  # noqa: F401  (registers receivers)
+        from medservice.core import audit, checks, jobs, retention  # noqa: F401  (registration)
