@@ -104,3 +104,28 @@ def test_the_schema_and_the_docs_are_served_locally(client, auditor):
     docs = client.get("/api/v1/docs/").content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in docs
     assert "cdn" not in docs.lower()
+
+
+@pytest.mark.django_db
+def test_the_record_page_shows_customers_no_internal_reasons(client, customer_a, agent, auditor):
+    from medservice.core.services import record_update
+
+    organization = customer_a.organization
+    record_update(actor=agent, instance=organization, data={"notes": "VIP"})
+    from medservice.core.context import audit_context
+
+    with audit_context(reason="内部核对"):
+        record_update(actor=agent, instance=organization, data={"region": "杭州"})
+    client.force_login(customer_a)
+    page = client.get(f"/customers/organizations/{organization.pk}/").content.decode()
+    assert "杭州" in page and "内部核对" not in page
+    client.force_login(auditor)
+    assert "内部核对" in client.get(f"/customers/organizations/{organization.pk}/").content.decode()
+
+
+@pytest.mark.django_db
+def test_an_out_of_scope_page_answers_with_the_translated_404_page(client, customer_a, hospital_b):
+    client.force_login(customer_a)
+    response = client.get(f"/customers/organizations/{hospital_b.pk}/")
+    assert response.status_code == 404
+    assert "This page or record does not exist, or you do not have access to it." in response.content.decode()

@@ -200,7 +200,8 @@ class ResourceDetailView(ResourceMixin, View):
                 "object": obj,
                 "facts": facts,
                 "history": history,
-                "show_history": request.user.has_perm("core.view_auditevent") or True,
+                # Reasons and job names are internal; customers see what changed and when.
+                "internal_history": request.user.has_perm("core.view_auditevent"),
             },
         )
 
