@@ -219,3 +219,20 @@ def test_the_ui_speaks_chinese_by_default(agent):
     agent.save()
     page = chinese.get("/customers/organizations/").content.decode()
     assert '<html lang="zh-hans">' in page
+
+
+@pytest.mark.django_db
+def test_the_api_list_query_count_does_not_grow_with_the_list(api, agent, distributor):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api.as_user(agent)
+    for _ in range(3):
+        OrganizationFactory().served_by.add(distributor)
+    with CaptureQueriesContext(connection) as small:
+        client.get("/api/v1/organizations/")
+    for _ in range(20):
+        OrganizationFactory().served_by.add(distributor)
+    with CaptureQueriesContext(connection) as large:
+        client.get("/api/v1/organizations/")
+    assert len(large.captured_queries) == len(small.captured_queries)

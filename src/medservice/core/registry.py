@@ -31,6 +31,7 @@ class Resource:
     default_ordering: list[str] = field(default_factory=lambda: ["-id"])
     export_fields: list[str] | None = None
     select_related: list[str] = field(default_factory=list)
+    prefetch_related: list[str] = field(default_factory=list)
     create: Callable[..., Any] | None = generic_services.record_create
     update: Callable[..., Any] | None = generic_services.record_update
     delete: Callable[..., Any] | None = generic_services.record_delete
@@ -50,6 +51,8 @@ class Resource:
         queryset = self.selector(user)
         if self.select_related:
             queryset = queryset.select_related(*self.select_related)
+        if self.prefetch_related:
+            queryset = queryset.prefetch_related(*self.prefetch_related)
         return queryset
 
 

@@ -42,5 +42,6 @@ organizations = register(
         ordering_fields=["name", "kind", "region", "created_at"],
         default_ordering=["name", "pk"],
         select_related=["parent"],
+        prefetch_related=["served_by"],
     )
 )
