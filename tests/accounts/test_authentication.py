@@ -30,7 +30,7 @@ def test_a_user_signs_in_with_username_or_email(client, person, typed):
 def test_a_wrong_password_is_refused_with_a_clear_message(client, person):
     response = login(client, "li.hua", "wrong-password")
     assert response.status_code == 200
-    assert "The username or password is not correct." in response.content.decode()
+    assert "The username (or e-mail) or the password is not correct." in response.content.decode()
     assert "_auth_user_id" not in client.session
 
 
@@ -146,3 +146,50 @@ def test_an_unknown_time_zone_is_refused_by_name(client, person):
     )
     assert response.status_code == 400
     assert "Unknown time zone: Mars/Olympus." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_locked_out_api_client_gets_the_json_error_body(client, person):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/api/v1/auth/token/", {"username": "li.hua", "password": "nope"})
+    response = client.post("/api/v1/auth/token/", {"username": "li.hua", "password": PASSWORD})
+    assert response.status_code == 429
+    assert response.json()["error"] == {
+        "code": "locked_out",
+        "message": "This account is locked after repeated failed sign-ins. Try again in 30 minutes or ask your administrator to unlock it.",
+        "fields": {},
+    }
+
+
+@pytest.mark.django_db
+@override_settings(
+    REST_FRAMEWORK={
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"token": "2/minute", "login": "2/minute"},
+    }
+)
+def test_a_forged_forwarded_for_header_does_not_escape_the_token_limit(client, person):
+    statuses = [
+        client.post(
+            "/api/v1/auth/token/",
+            {"username": "li.hua", "password": "nope"},
+            HTTP_X_FORWARDED_FOR=f"10.0.0.{n}",
+        ).status_code
+        for n in range(3)
+    ]
+    assert statuses == [400, 400, 429]
+
+
+@pytest.mark.django_db
+@override_settings(NUM_PROXIES=1)
+def test_behind_one_proxy_the_audit_records_the_address_the_proxy_saw(client, administrator):
+    from medservice.core.models import AuditEvent
+
+    client.force_login(administrator)
+    client.post(
+        "/customers/organizations/new/",
+        {"kind": "clinic", "name": "代理诊所"},
+        HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9",
+        REMOTE_ADDR="10.0.0.2",
+    )
+    assert AuditEvent.objects.get(object_repr="代理诊所").client_address == "203.0.113.9"

@@ -128,4 +128,7 @@ def test_an_out_of_scope_page_answers_with_the_translated_404_page(client, custo
     client.force_login(customer_a)
     response = client.get(f"/customers/organizations/{hospital_b.pk}/")
     assert response.status_code == 404
-    assert "This page or record does not exist, or you do not have access to it." in response.content.decode()
+    assert (
+        "This page or record does not exist, or you do not have access to it."
+        in response.content.decode()
+    )

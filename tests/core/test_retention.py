@@ -55,11 +55,11 @@ def test_after_retain_until_the_record_may_be_deleted(record, manager):
 def test_a_legal_hold_keeps_the_record_after_retain_until_until_released(record, manager):
     hold = legal_hold_place(actor=manager, record=record, reason="诉讼保全")
     with freeze_time("2031-03-02"), pytest.raises(RetentionError) as error:
-        record_delete(actor=manager, instance=record)
+        record_delete(actor=manager, instance=record, reason="保存期限已满")
     assert "under a legal hold (诉讼保全)" in str(error.value)
-    legal_hold_release(actor=manager, hold=hold)
+    legal_hold_release(actor=manager, hold=hold, reason="诉讼结束")
     with freeze_time("2031-03-02"):
-        record_delete(actor=manager, instance=record)
+        record_delete(actor=manager, instance=record, reason="保存期限已满")
     assert not ServiceRecord.objects.filter(pk=record.pk).exists()
 
 

@@ -236,3 +236,63 @@ def test_the_api_list_query_count_does_not_grow_with_the_list(api, agent, distri
     with CaptureQueriesContext(connection) as large:
         client.get("/api/v1/organizations/")
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+@pytest.mark.django_db
+def test_saving_stale_values_again_after_a_conflict_still_conflicts(client, agent, manager):
+    organization = OrganizationFactory(name="市第一人民医院", region="上海")
+    first, second = client, type(client)(HTTP_ACCEPT_LANGUAGE="en")
+    first.force_login(agent)
+    second.force_login(manager)
+    form = {"kind": "hospital", "name": "市第一人民医院", "region": "杭州", "version": 1}
+    first.post(f"/customers/organizations/{organization.pk}/edit/", form)
+    conflict = second.post(
+        f"/customers/organizations/{organization.pk}/edit/", {**form, "region": "南京"}
+    )
+    assert 'name="version" value="1"' in conflict.content.decode()
+    again = second.post(
+        f"/customers/organizations/{organization.pk}/edit/", {**form, "region": "南京"}
+    )
+    assert again.status_code == 409
+    organization.refresh_from_db()
+    assert organization.region == "杭州"
+
+
+@pytest.mark.django_db
+def test_deleting_an_organisation_still_in_use_is_refused_by_name(
+    api, administrator, hospital_a, customer_a
+):
+    response = api.as_user(administrator).delete(
+        f"/api/v1/organizations/{hospital_a.pk}/?reason=重复"
+    )
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "conflict"
+    assert (
+        response.json()["error"]["message"]
+        == f"市第一人民医院 is still used by {customer_a} and cannot be deleted."
+    )
+    assert Organization.objects.filter(pk=hospital_a.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_delete_without_a_reason_is_refused(api, administrator):
+    organization = OrganizationFactory()
+    response = api.as_user(administrator).delete(f"/api/v1/organizations/{organization.pk}/")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {
+        "reason": ["A reason is required to delete a record."]
+    }
+    assert Organization.objects.filter(pk=organization.pk).exists()
+
+
+@pytest.mark.django_db
+def test_distributor_links_are_audited(api, agent, distributor):
+    organization = OrganizationFactory()
+    response = api.as_user(agent).patch(
+        f"/api/v1/organizations/{organization.pk}/", {"served_by": [distributor.pk]}, format="json"
+    )
+    assert response.status_code == 200
+    event = AuditEvent.objects.filter(
+        object_id=str(organization.pk), object_type="customers.organization"
+    ).latest("id")
+    assert (event.changes, event.actor_id) == ({"served_by": [[], [distributor.pk]]}, agent.pk)

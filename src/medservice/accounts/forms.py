@@ -24,8 +24,8 @@ class LoginForm(AuthenticationForm):
     )
     error_messages = {
         "invalid_login": _(
-            "The username or password is not correct. Both are case-sensitive; after several "
-            "failed attempts the account is locked for a while."
+            "The username (or e-mail) or the password is not correct. The password is "
+            "case-sensitive; after repeated failures the account is locked for a while."
         ),
         "inactive": _("This account is disabled. Ask your administrator."),
     }

@@ -1,9 +1,10 @@
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.decorators import method_decorator
@@ -43,19 +44,25 @@ class LogoutView(auth_views.LogoutView):
     pass
 
 
+def lockout_message() -> str:
+    minutes = round(float(settings.AXES_COOLOFF_TIME) * 60)
+    return _(
+        "This account is locked after repeated failed sign-ins. Try again in %(minutes)d "
+        "minutes or ask your administrator to unlock it."
+    ) % {"minutes": minutes}
+
+
 def locked_out(
     request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any
 ) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        from medservice.core.api.errors import error_body
+
+        return JsonResponse(error_body("locked_out", lockout_message()), status=429)
     return render(
         request,
         "accounts/login.html",
-        {
-            "form": LoginForm(request),
-            "error": _(
-                "This account is locked after repeated failed sign-ins. Try again in 30 minutes "
-                "or ask your administrator to unlock it."
-            ),
-        },
+        {"form": LoginForm(request), "error": lockout_message()},
         status=429,
     )
 
@@ -67,8 +74,6 @@ def preferences(request: HttpRequest) -> HttpResponse:
         user_update_preferences(actor=request.user, user=request.user, data=form.cleaned_data)
         translation.activate(request.user.language)
         response = redirect("accounts:preferences")
-        from django.conf import settings
-
         response.set_cookie(settings.LANGUAGE_COOKIE_NAME, request.user.language, samesite="Lax")
         messages.success(request, _("Your preferences are saved."))
         return response

@@ -34,7 +34,12 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env("MEDSERVICE_VAR_DIR", str(Path.cwd() / "var")))
+CHECKOUT_DIR = PACKAGE_DIR.parent.parent
+# A source checkout keeps its data in its own var/, wherever the command is started from.
+DEFAULT_VAR_DIR = (
+    CHECKOUT_DIR / "var" if (CHECKOUT_DIR / "pyproject.toml").exists() else Path.cwd() / "var"
+)
+VAR_DIR = Path(env("MEDSERVICE_VAR_DIR", str(DEFAULT_VAR_DIR)))
 TESTING = "pytest" in sys.modules or env_bool("MEDSERVICE_TESTING")
 
 DEBUG = env_bool("DEBUG", False)
@@ -63,6 +68,8 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+# How many reverse proxies stand in front (0: trust REMOTE_ADDR only, X-Forwarded-For ignored).
+NUM_PROXIES = int(env("NUM_PROXIES", "0") or 0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -153,7 +160,8 @@ if EMBEDDED:
                 ),
             },
             # A file, not memory: concurrency tests need WAL and the busy timeout.
-            "TEST": {"NAME": env("SQLITE_TEST_NAME", str(VAR_DIR / "test.sqlite3"))},
+            # One file per test run, so two runs in one checkout never share it.
+            "TEST": {"NAME": env("SQLITE_TEST_NAME", str(VAR_DIR / f"test-{os.getpid()}.sqlite3"))},
         }
     }
 else:
@@ -174,8 +182,16 @@ if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": cache_url}
     }
-else:
+elif TESTING:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    # Shared by the web workers of one machine, so rate limits count every request.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 
 # --- Background tasks -----------------------------------------------------------------------
 TASK_BACKEND = env("TASK_BACKEND", "database")
@@ -214,9 +230,12 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "medservice.accounts.views.locked_out"
 AXES_USERNAME_FORM_FIELD = "username"
+AXES_CLIENT_IP_CALLABLE = "medservice.core.middleware.client_address"
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
+LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365  # a language picked in the navbar outlives the session
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 TIME_ZONE = env("TIME_ZONE", "Asia/Shanghai")
@@ -286,6 +305,7 @@ CSRF_COOKIE_HTTPONLY = False  # HTMX reads the token from the page, not the cook
 SECURE_HTTPS = env_bool("SECURE_HTTPS", not (DEBUG or EMBEDDED or TESTING))
 if SECURE_HTTPS:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -329,6 +349,7 @@ REST_FRAMEWORK = {
         "login": env("LOGIN_RATE", "20/minute"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "MedService API",

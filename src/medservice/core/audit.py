@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models, transaction
-from django.db.models.signals import post_delete, pre_delete
+from django.db.models.signals import m2m_changed, post_delete, pre_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -165,7 +165,7 @@ def audit_bulk_update(queryset: models.QuerySet, values: dict[str, Any]) -> int:
     rows = list(models.QuerySet.select_for_update(queryset).order_by("pk"))
     count = models.QuerySet.update(
         queryset.model._base_manager.filter(pk__in=[row.pk for row in rows]),
-        **values,
+        **{"updated_at": timezone.now(), **values},
         version=models.F("version") + 1,
     )
     fresh = {row.pk: row for row in model._base_manager.filter(pk__in=[row.pk for row in rows])}
@@ -174,6 +174,33 @@ def audit_bulk_update(queryset: models.QuerySet, values: dict[str, Any]) -> int:
             row, AuditAction.UPDATE, before=row.audit_values(), after=fresh[row.pk].audit_values()
         )
     return count
+
+
+@receiver(m2m_changed)
+def _audit_many_to_many(
+    sender: type, instance: models.Model, action: str, reverse: bool, model: type, **kwargs: Any
+) -> None:
+    """Links added or removed (e.g. the distributors serving a hospital) are changes too."""
+    if reverse or not isinstance(instance, AuditedModel):
+        return
+    name = next(
+        (
+            field.name
+            for field in instance._meta.many_to_many
+            if field.remote_field.through is sender
+        ),
+        None,
+    )
+    if name is None:
+        return
+    manager = getattr(instance, name)
+    current = sorted(manager.values_list("pk", flat=True))
+    if action in ("pre_add", "pre_remove", "pre_clear"):
+        instance.__dict__.setdefault("_m2m_before", {})[name] = current
+    elif action in ("post_add", "post_remove", "post_clear"):
+        before = instance.__dict__.get("_m2m_before", {}).pop(name, current)
+        if before != current:
+            audit_record(instance, AuditAction.UPDATE, before={name: before}, after={name: current})
 
 
 @receiver(pre_delete)

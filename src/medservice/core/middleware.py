@@ -30,11 +30,17 @@ class RequestContextMiddleware:
 
 
 def client_address(request: HttpRequest) -> str | None:
-    # Behind a proxy that sets it (documented in operations.md), trust the first hop only.
-    if getattr(settings, "USE_X_FORWARDED_FOR", False):
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
+    """The caller's address: REMOTE_ADDR, or behind NUM_PROXIES trusted proxies the address the
+    outermost of them saw (earlier X-Forwarded-For entries are the client's to forge)."""
+    proxies = getattr(settings, "NUM_PROXIES", 0)
+    if proxies > 0:
+        hops = [
+            hop.strip()
+            for hop in request.headers.get("X-Forwarded-For", "").split(",")
+            if hop.strip()
+        ]
+        if hops:
+            return hops[-min(proxies, len(hops))]
     return request.META.get("REMOTE_ADDR") or None
 
 

@@ -60,8 +60,10 @@ def legal_hold_place(*, actor: object, record: models.Model, reason: str) -> Leg
         )
 
 
-def legal_hold_release(*, actor: object, hold: LegalHold) -> LegalHold:
-    with transaction.atomic():
+def legal_hold_release(*, actor: object, hold: LegalHold, reason: str) -> LegalHold:
+    if not reason.strip():
+        raise RetentionError(_("Releasing a legal hold needs a reason."))
+    with transaction.atomic(), audit_context(actor=actor, reason=reason):
         hold.released_at = timezone.now()
         hold.save(update_fields=["released_at"])
     return hold

@@ -9,7 +9,7 @@ from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from medservice.core.context import audit_context
-from medservice.core.errors import ConflictError
+from medservice.core.errors import ConflictError, InvalidInputError
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 
@@ -51,8 +51,24 @@ def record_update(
 
 
 def record_delete(*, actor: Any, instance: models.Model, reason: str = "") -> None:
-    with transaction.atomic(), audit_context(actor=actor, reason=reason):
-        instance.delete()
+    """Delete with a stated reason; a record others still point to is kept and named."""
+    if not (reason or "").strip():
+        raise InvalidInputError(
+            _("Say why %(record)s is deleted.") % {"record": instance},
+            fields={"reason": [_("A reason is required to delete a record.")]},
+        )
+    try:
+        with transaction.atomic(), audit_context(actor=actor, reason=reason):
+            instance.delete()
+    except (models.ProtectedError, models.RestrictedError) as error:
+        blocking = getattr(error, "protected_objects", None) or getattr(
+            error, "restricted_objects", []
+        )
+        users = sorted({str(item) for item in blocking})[:5]
+        raise ConflictError(
+            _("%(record)s is still used by %(users)s and cannot be deleted.")
+            % {"record": instance, "users": ", ".join(users)}
+        ) from error
 
 
 def _is_many(model: type[models.Model], name: str) -> bool:

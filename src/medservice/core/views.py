@@ -252,6 +252,10 @@ class ResourceFormView(ResourceMixin, View):
         return redirect(self.resource.url_name("detail"), pk=saved.pk)
 
     def show(self, form: Any, instance: Any, status: int = 200) -> HttpResponse:
+        if form.is_bound and self.request.POST.get("version"):
+            # Keep the version the user started from: saving stale values again must conflict
+            # again, never overwrite the other person's change.
+            form.version = self.request.POST["version"]
         return render(
             self.request,
             "core/resource_form.html",

@@ -23,6 +23,7 @@ ORGANIZATIONS = [
     ("clinic", OrganizationKind.CLINIC, "阳光社区卫生服务中心", "南京", None),
     ("chain", OrganizationKind.CHAIN_STORE, "百姓健康大药房连锁", "上海", None),
     ("store-1", OrganizationKind.STORE, "百姓健康大药房 人民路店", "上海", "chain"),
+    ("own-store", OrganizationKind.COMPANY, "康达医疗 南京路体验店", "上海", "company"),
 ]
 
 # The distributor serves these customers (its engineers see them and their records).
@@ -39,7 +40,7 @@ USERS = [
     ("qa_manager", Role.QUALITY_MANAGER, "刘", "负责人", "company", "qa@example.com"),
     ("warehouse", Role.WAREHOUSE_KEEPER, "孙", "仓管", "company", "warehouse@example.com"),
     ("finance", Role.FINANCE, "周", "财务", "company", "finance@example.com"),
-    ("store", Role.STORE_STAFF, "吴", "店员", "store-1", "store@example.com"),
+    ("store", Role.STORE_STAFF, "吴", "店员", "own-store", "store@example.com"),
     ("auditor", Role.AUDITOR, "郑", "审计", "company", "auditor@example.com"),
     ("customer", Role.CUSTOMER_USER, "钱", "护士长", "hospital-1", "customer@example.com"),
 ]
@@ -65,8 +66,8 @@ def seed_organizations_and_users() -> None:
                 last_name=family,
                 email=email,
                 organization=by_key[organization_key],
+                # The administrator configures; business approvals stay with business roles.
                 is_staff=role == Role.ADMINISTRATOR,
-                is_superuser=role == Role.ADMINISTRATOR,
             )
             user.set_password(DEMO_PASSWORD)
             user.save()

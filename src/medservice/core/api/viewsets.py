@@ -20,22 +20,26 @@ class ResourceViewSet(viewsets.ModelViewSet):
         )
 
     def perform_create(self, serializer: Any) -> None:
+        data = dict(serializer.validated_data)
+        data.pop("version", None)
         serializer.instance = self.resource.create(
-            actor=self.request.user, model=self.resource.model, data=dict(serializer.validated_data)
+            actor=self.request.user, model=self.resource.model, data=data
         )
 
     def perform_update(self, serializer: Any) -> None:
-        expected = self.request.data.get("version") if hasattr(self.request.data, "get") else None
+        data = dict(serializer.validated_data)
+        expected = data.pop("version", None)
         serializer.instance = self.resource.update(
             actor=self.request.user,
             instance=serializer.instance,
-            data=dict(serializer.validated_data),
+            data=data,
             expected_version=expected,
         )
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         instance = self.get_object()
         reason = request.data.get("reason", "") if hasattr(request.data, "get") else ""
+        reason = reason or request.query_params.get("reason", "")
         self.resource.delete(actor=request.user, instance=instance, reason=reason)
         return Response(status=204)
 

@@ -4,6 +4,12 @@ from medservice.customers.models import Organization
 
 
 class OrganizationSerializer(serializers.ModelSerializer):
+    version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="Send the version you read: an update is refused (409) if it changed since.",
+    )
+
     class Meta:
         model = Organization
         fields = [
@@ -19,7 +25,7 @@ class OrganizationSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "version", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
