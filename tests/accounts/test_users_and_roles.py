@@ -21,9 +21,20 @@ def test_the_auditor_reads_everything_and_changes_nothing():
 
 
 @pytest.mark.django_db
-def test_a_customer_user_may_only_view_organisations():
+def test_a_customer_user_may_only_read():
     customer = Group.objects.get(name="customer_user")
-    assert set(customer.permissions.values_list("codename", flat=True)) == {"view_organization"}
+    codenames = set(customer.permissions.values_list("codename", flat=True))
+    assert "view_organization" in codenames
+    assert [name for name in codenames if not name.startswith("view_")] == []
+
+
+@pytest.mark.django_db
+def test_only_quality_roles_and_administrators_change_catalogue_master_data():
+    writers = {
+        group.name
+        for group in Group.objects.filter(permissions__codename="change_devicemodel").distinct()
+    }
+    assert writers == {"administrator", "quality_staff", "quality_manager"}
 
 
 @pytest.mark.django_db

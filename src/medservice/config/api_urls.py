@@ -6,11 +6,19 @@ from rest_framework.routers import DefaultRouter
 
 from medservice.accounts.api.urls import register as register_accounts
 from medservice.accounts.api.views import ObtainTokenView
+from medservice.catalog.api.urls import register as register_catalog
 from medservice.core.api.urls import register as register_core
 from medservice.customers.api.urls import register as register_customers
+from medservice.installed_base.api.urls import register as register_installed_base
 
 router = DefaultRouter()
-for register in (register_core, register_accounts, register_customers):
+for register in (
+    register_core,
+    register_accounts,
+    register_customers,
+    register_catalog,
+    register_installed_base,
+):
     register(router)
 
 urlpatterns = [

@@ -92,6 +92,8 @@ INSTALLED_APPS = [
     "medservice.core",
     "medservice.accounts",
     "medservice.customers",
+    "medservice.catalog",
+    "medservice.installed_base",
 ]
 if "pytest" in sys.modules:
     # Models that exercise core's abstract bases (retention, signatures) in tests only.

@@ -14,6 +14,8 @@ urlpatterns = [
     path("api/v1/", include("medservice.config.api_urls")),
     path("accounts/", include("medservice.accounts.urls")),
     path("customers/", include("medservice.customers.urls")),
+    path("catalog/", include("medservice.catalog.urls")),
+    path("installed-base/", include("medservice.installed_base.urls")),
     path("", include("medservice.core.urls")),
 ]
 if settings.DEBUG:

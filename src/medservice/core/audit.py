@@ -91,6 +91,13 @@ def audit_record(
         changes = {name: [value, None] for name, value in before.items() if value not in (None, "")}
     else:
         changes = {name: [before.get(name), value] for name, value in after.items()}
+    personal = getattr(obj, "audit_personal", frozenset()) & set(changes)
+    if personal:
+        from medservice.core.crypto import seal_personal_value
+
+        subject = obj.audit_subject()
+        for name in personal:
+            changes[name] = [seal_personal_value(subject, value) for value in changes[name]]
     context = current_context()
     actor = current_actor()
     if context.action and action in (AuditAction.UPDATE, AuditAction.TRANSITION):

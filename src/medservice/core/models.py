@@ -62,7 +62,7 @@ class AuditedModel(models.Model):
 
     # Fields whose values never enter the audit trail (timestamps are the event's own).
     audit_exclude: ClassVar[frozenset[str]] = frozenset({"updated_at", "version"})
-    # Fields holding personal data: later stored encrypted in audit values (PIPL).
+    # Fields holding personal data: their audit values are sealed under the person's own key.
     audit_personal: ClassVar[frozenset[str]] = frozenset()
 
     class Meta:
@@ -95,6 +95,10 @@ class AuditedModel(models.Model):
             for field in self.audit_fields()
             if field.attname in loaded
         }
+
+    def audit_subject(self) -> str:
+        """Whose personal data this record's personal fields are (the key that seals them)."""
+        return f"{self._meta.label_lower}:{self.pk}"
 
     def audit_snapshot_take(self) -> None:
         self._audit_snapshot = self.audit_values()
@@ -336,6 +340,24 @@ class Notification(models.Model):
         verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["recipient", "read_at", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class PersonKey(models.Model):
+    """The key that encrypts one person's personal values inside the audit trail; destroying
+    it (anonymisation, PIPL art. 47) leaves those values unreadable and the chain intact."""
+
+    subject = models.CharField(max_length=100, unique=True)
+    key = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("personal-data key")
+        verbose_name_plural = _("personal-data keys")
+        default_permissions = ()
 
     def __str__(self) -> str:
         return self.subject

@@ -3,8 +3,9 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from medservice.core.crypto import EncryptedTextField, blind_index
 from medservice.core.models import AuditedModel
-from medservice.customers.choices import OrganizationKind
+from medservice.customers.choices import HospitalGrade, OrganizationKind
 from medservice.customers.validators import validate_credit_code
 
 
@@ -24,6 +25,22 @@ class Organization(AuditedModel):
         validators=[validate_credit_code],
     )
     region = models.CharField(_("region"), max_length=100, blank=True, db_index=True)
+    hospital_grade = models.CharField(
+        _("hospital grade"), max_length=20, choices=HospitalGrade.choices, blank=True
+    )
+    province = models.CharField(_("province"), max_length=50, blank=True, db_index=True)
+    city = models.CharField(_("city"), max_length=50, blank=True, db_index=True)
+    district = models.CharField(_("district"), max_length=50, blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    phone = models.CharField(_("phone"), max_length=100, blank=True)
+    salesperson = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("salesperson"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     parent = models.ForeignKey(
         "self",
         verbose_name=_("parent organisation"),
@@ -57,3 +74,86 @@ class Organization(AuditedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Department(AuditedModel):
+    """A department or site within a customer organisation (科室), e.g. 心内科 or ICU."""
+
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        related_name="departments",
+    )
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="unique_department_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(AuditedModel):
+    """A person at a customer organisation: who calls, signs and answers surveys. Phones and
+    WeChat id are encrypted at rest; the phone's keyed hash finds the person from a call."""
+
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        related_name="contacts",
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contacts",
+    )
+    name = models.CharField(_("name"), max_length=100, db_index=True)
+    role = models.CharField(_("role"), max_length=100, blank=True)
+    phone = EncryptedTextField(_("phone"), blank=True)
+    phone_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    mobile = EncryptedTextField(_("mobile phone"), blank=True)
+    mobile_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    email = models.EmailField(_("e-mail"), blank=True)
+    wechat_id = EncryptedTextField(_("WeChat id"), blank=True)
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=[("zh-hans", "简体中文"), ("en", "English")],
+        default="zh-hans",
+    )
+    portal_user = models.OneToOneField(
+        "accounts.User",
+        verbose_name=_("portal user"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contact",
+    )
+    consent_given_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
+    consent_text = models.TextField(_("consent text"), blank=True)
+    anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    audit_personal = frozenset({"name", "phone", "mobile", "email", "wechat_id"})
+    audit_exclude = frozenset({"updated_at", "version", "phone_index", "mobile_index"})
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        permissions = [("unmask_contact", _("Can see contacts' personal data unmasked"))]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def refresh_indexes(self) -> None:
+        self.phone_index = blind_index(self.phone or "")
+        self.mobile_index = blind_index(self.mobile or "")

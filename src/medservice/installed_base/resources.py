@@ -1,0 +1,1 @@
+"""This app's records as UI and API resources (registered in core.registry)."""
