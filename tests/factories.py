@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from medservice.accounts.choices import Role
 from medservice.accounts.models import User
 from medservice.customers.choices import OrganizationKind
-from medservice.customers.models import Organization
+from medservice.customers.models import Contact, Department, Organization
 
 PASSWORD = "correct-horse-battery"
 
@@ -31,6 +31,32 @@ class CompanyFactory(OrganizationFactory):
 class DistributorFactory(OrganizationFactory):
     kind = OrganizationKind.DISTRIBUTOR
     name = factory.Sequence(lambda n: f"经销商 {n}")
+
+
+class DepartmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Department
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"科室{n}")
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"联系人{n}")
+    role = "护士长"
+    phone = factory.Sequence(lambda n: f"1380013{n:04d}")
+    email = factory.Sequence(lambda n: f"contact{n}@hospital.example.cn")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        contact = model_class(*args, **kwargs)
+        contact.refresh_indexes()
+        contact.save()
+        return contact
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -18,16 +18,19 @@ from medservice.core.testing import (
     unregistered_record_routes,
 )
 from tests.conftest import Api
-from tests.factories import OrganizationFactory, user_with_role
+from tests.factories import ContactFactory, DepartmentFactory, OrganizationFactory, user_with_role
 
 # resource name -> function(organisation) returning a record that belongs to it.
 RECORD_IN_ORGANIZATION = {
     "organizations": lambda organization: organization,
+    "departments": lambda organization: DepartmentFactory(organization=organization),
+    "contacts": lambda organization: ContactFactory(organization=organization),
 }
 
 
 def test_every_resource_declares_how_to_make_its_records():
-    assert sorted(RESOURCES) == sorted(RECORD_IN_ORGANIZATION)
+    scoped = [name for name, resource in RESOURCES.items() if resource.organization_scoped]
+    assert sorted(scoped) == sorted(RECORD_IN_ORGANIZATION)
 
 
 @pytest.mark.django_db

@@ -16,6 +16,18 @@ from medservice.core import services as generic_services
 
 
 @dataclass
+class Related:
+    """A tab on a record's page listing related records, possibly from a later app (a
+    customer's devices on the organisation page): the later app registers it by name."""
+
+    label: Any
+    rows: Callable[[Any, Any], models.QuerySet]  # (record, user) -> scoped queryset
+    columns: list[str]
+    detail_url_name: str = ""
+    limit: int = 50
+
+
+@dataclass
 class Resource:
     name: str
     model: type[models.Model]
@@ -36,6 +48,11 @@ class Resource:
     update: Callable[..., Any] | None = generic_services.record_update
     delete: Callable[..., Any] | None = generic_services.record_delete
     api_basename: str = ""
+    # False for company-wide master data (catalogue): every role that may view it sees all of
+    # it, so the organisation-scoping tests skip it; its selector still decides visibility.
+    organization_scoped: bool = True
+    related: list[Related] = field(default_factory=list)
+    detail_view: Any = None  # a ResourceDetailView subclass with extra context, if any
 
     @property
     def app_label(self) -> str:
@@ -62,6 +79,11 @@ RESOURCES: dict[str, Resource] = {}
 def register(resource: Resource) -> Resource:
     RESOURCES[resource.name] = resource
     return resource
+
+
+def related_register(resource_name: str, related: Related) -> None:
+    """Add a related-records tab to another app's resource page (later apps extend earlier)."""
+    RESOURCES[resource_name].related.append(related)
 
 
 def resource_for_model(model: type[models.Model]) -> Resource | None:

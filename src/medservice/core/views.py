@@ -185,6 +185,12 @@ class ResourceListView(ResourceMixin, View):
 
 
 class ResourceDetailView(ResourceMixin, View):
+    extra_template = ""
+
+    def extra_context_for(self, obj: Any) -> dict[str, Any]:
+        """What a subclass's extra template needs beyond the generic page."""
+        return {}
+
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         obj = self.get_object()
         facts = [
@@ -192,6 +198,22 @@ class ResourceDetailView(ResourceMixin, View):
             for name in self.resource.detail_fields
         ]
         history = audit_events_for_record(obj)[:50]
+        related = []
+        for tab in self.resource.related:
+            rows = tab.rows(obj, request.user)
+            listed = list(rows[: tab.limit])
+            related.append(
+                {
+                    "label": tab.label,
+                    "count": rows.count() if len(listed) == tab.limit else len(listed),
+                    "columns": [column_label(rows.model, name) for name in tab.columns],
+                    "rows": [
+                        {"object": item, "cells": [field_value(item, name) for name in tab.columns]}
+                        for item in listed
+                    ],
+                    "detail_url_name": tab.detail_url_name,
+                }
+            )
         return render(
             request,
             "core/resource_detail.html",
@@ -200,6 +222,9 @@ class ResourceDetailView(ResourceMixin, View):
                 "object": obj,
                 "facts": facts,
                 "history": history,
+                "related": related,
+                "extra_template": getattr(self, "extra_template", ""),
+                **self.extra_context_for(obj),
                 # Reasons and job names are internal; customers see what changed and when.
                 "internal_history": request.user.has_perm("core.view_auditevent"),
             },
@@ -219,7 +244,10 @@ class ResourceFormView(ResourceMixin, View):
 
     def get(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
         instance = self.instance()
-        return self.show(self.form(instance=instance), instance)
+        form = self.form(instance=instance)
+        if hasattr(form, "displayed"):
+            form.displayed()  # e.g. audit personal data shown in full for editing
+        return self.show(form, instance)
 
     def post(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
         instance = self.instance()
@@ -306,7 +334,9 @@ def resource_urlpatterns(resource: Resource) -> list[Any]:
     patterns = [
         path(f"{resource.name}/", view(ResourceListView), name=f"{resource.name}-list"),
         path(
-            f"{resource.name}/<int:pk>/", view(ResourceDetailView), name=f"{resource.name}-detail"
+            f"{resource.name}/<int:pk>/",
+            view(resource.detail_view or ResourceDetailView),
+            name=f"{resource.name}-detail",
         ),
     ]
     if resource.form_class is not None and resource.create is not None:

@@ -3,10 +3,10 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from medservice.core.crypto import EncryptedTextField, blind_index
+from medservice.core.crypto import EncryptedTextField, blind_index, mask_phone
 from medservice.core.models import AuditedModel
 from medservice.customers.choices import HospitalGrade, OrganizationKind
-from medservice.customers.validators import validate_credit_code
+from medservice.customers.validators import validate_credit_code, validate_phone
 
 
 class Organization(AuditedModel):
@@ -118,9 +118,9 @@ class Contact(AuditedModel):
     )
     name = models.CharField(_("name"), max_length=100, db_index=True)
     role = models.CharField(_("role"), max_length=100, blank=True)
-    phone = EncryptedTextField(_("phone"), blank=True)
+    phone = EncryptedTextField(_("phone"), blank=True, validators=[validate_phone])
     phone_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
-    mobile = EncryptedTextField(_("mobile phone"), blank=True)
+    mobile = EncryptedTextField(_("mobile phone"), blank=True, validators=[validate_phone])
     mobile_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     email = models.EmailField(_("e-mail"), blank=True)
     wechat_id = EncryptedTextField(_("WeChat id"), blank=True)
@@ -153,6 +153,14 @@ class Contact(AuditedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def phone_masked(self) -> str:
+        return mask_phone(self.phone) if self.phone else ""
+
+    @property
+    def mobile_masked(self) -> str:
+        return mask_phone(self.mobile) if self.mobile else ""
 
     def refresh_indexes(self) -> None:
         self.phone_index = blind_index(self.phone or "")

@@ -54,3 +54,26 @@ def scope_by_organization(queryset: QuerySet, user: Any, field: str = "organizat
     if ids is None:
         return queryset
     return queryset.filter(**{f"{field}__in": ids})
+
+
+def departments_visible_to(user: Any) -> QuerySet:
+    from medservice.customers.models import Department
+
+    return scope_by_organization(Department.objects.all(), user)
+
+
+def contacts_visible_to(user: Any) -> QuerySet:
+    from medservice.customers.models import Contact
+
+    return scope_by_organization(Contact.objects.filter(anonymised_at__isnull=True), user)
+
+
+def contacts_find_by_phone(user: Any, phone: str) -> QuerySet:
+    """The contacts whose phone or mobile is exactly this number, however it is written: the
+    look-up goes through the keyed hash, never the encrypted values."""
+    from medservice.core.crypto import blind_index
+
+    digest = blind_index(phone)
+    if not digest:
+        return contacts_visible_to(user).none()
+    return contacts_visible_to(user).filter(Q(phone_index=digest) | Q(mobile_index=digest))

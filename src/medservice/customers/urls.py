@@ -1,5 +1,17 @@
+from django.urls import path
+
 from medservice.core.views import resource_urlpatterns
-from medservice.customers.resources import organizations
+from medservice.customers import views
+from medservice.customers.resources import contacts, departments, organizations
 
 app_name = "customers"
-urlpatterns = [*resource_urlpatterns(organizations)]
+urlpatterns = [
+    *resource_urlpatterns(organizations),
+    *resource_urlpatterns(departments),
+    *resource_urlpatterns(contacts),
+    path(
+        "contacts/<int:pk>/unmask/<str:field>/",
+        views.contact_unmask_view,
+        name="contact-unmask",
+    ),
+]

@@ -1,0 +1,18 @@
+from typing import Any
+
+from django import template
+from django.utils.translation import gettext as _
+
+from medservice.core.crypto import ANONYMISED, PERSONAL_PREFIX
+
+register = template.Library()
+
+
+@register.filter
+def audit_display(value: Any) -> Any:
+    """Personal values in the trail are sealed; the history shows that they changed, not what."""
+    if isinstance(value, str) and (value.startswith(PERSONAL_PREFIX) or value == ANONYMISED):
+        return _("[personal data]")
+    if value in (None, ""):
+        return "—"
+    return value

@@ -1,0 +1,193 @@
+"""Contacts: personal data encrypted at rest, found by phone through the keyed hash, masked,
+shown in full only on request and with an audit entry; anonymisation destroys the audit key."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from medservice.core.audit import audit_seal_pending, audit_verify_chain
+from medservice.core.crypto import ANONYMISED, open_personal_value
+from medservice.core.models import AuditEvent
+from medservice.customers.models import Contact
+from medservice.customers.selectors import contacts_find_by_phone
+from medservice.customers.services import contact_anonymise, contact_invite
+from tests.factories import ContactFactory, DepartmentFactory
+
+
+@pytest.fixture
+def nurse(hospital_a):
+    return ContactFactory(
+        organization=hospital_a, name="钱护士长", phone="138-1234-5678", email="qian@h1.example.cn"
+    )
+
+
+@pytest.mark.django_db
+def test_phones_are_encrypted_at_rest(nurse):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT phone, phone_index FROM customers_contact WHERE id = %s", [nurse.pk])
+        stored, index = cursor.fetchone()
+    assert stored.startswith("enc1:") and "5678" not in stored
+    assert len(index) == 64
+    assert Contact.objects.get(pk=nurse.pk).phone == "138-1234-5678"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("typed", ["13812345678", "+86 138 1234 5678", "0086-138-1234-5678"])
+def test_typing_a_callers_phone_finds_the_contact_however_it_is_written(agent, nurse, typed):
+    assert list(contacts_find_by_phone(agent, typed)) == [nurse]
+
+
+@pytest.mark.django_db
+def test_the_phone_look_up_is_scoped(customer_a, hospital_b):
+    stranger = ContactFactory(organization=hospital_b, phone="13900000001")
+    assert list(contacts_find_by_phone(customer_a, "13900000001")) == []
+    assert stranger.pk
+
+
+@pytest.mark.django_db
+def test_lists_and_the_api_show_phones_masked(client, api, agent, nurse):
+    client.force_login(agent)
+    page = client.get("/customers/contacts/").content.decode()
+    assert "138****5678" in page and "13812345678" not in page and "138-1234-5678" not in page
+    body = api.as_user(agent).get(f"/api/v1/contacts/{nurse.pk}/").json()
+    assert (body["phone"], body["email"]) == ("138****5678", "q***@h1.example.cn")
+
+
+@pytest.mark.django_db
+def test_the_api_finds_a_contact_by_phone(api, agent, nurse):
+    body = api.as_user(agent).get("/api/v1/contacts/", {"phone": "+86 13812345678"}).json()
+    assert [row["id"] for row in body["results"]] == [nurse.pk]
+
+
+@pytest.mark.django_db
+def test_unmasking_through_the_api_is_audited(api, agent, nurse):
+    response = api.as_user(agent).post(
+        f"/api/v1/contacts/{nurse.pk}/unmask/", {"field": "phone"}, format="json"
+    )
+    assert response.json() == {"field": "phone", "value": "138-1234-5678"}
+    event = AuditEvent.objects.filter(
+        object_type="customers.contact", object_id=str(nurse.pk)
+    ).latest("id")
+    assert (event.action, event.detail, event.actor_id) == ("unmask", "phone", agent.pk)
+
+
+@pytest.mark.django_db
+def test_a_role_without_need_cannot_unmask(api, customer_a, hospital_a):
+    colleague = ContactFactory(organization=hospital_a)
+    response = api.as_user(customer_a).post(
+        f"/api/v1/contacts/{colleague.pk}/unmask/", {"field": "phone"}, format="json"
+    )
+    assert response.status_code == 403
+    assert not AuditEvent.objects.filter(action="unmask").exists()
+
+
+@pytest.mark.django_db
+def test_unmasking_in_the_page_shows_the_value_and_audits_it(client, agent, nurse):
+    client.force_login(agent)
+    page = client.get(f"/customers/contacts/{nurse.pk}/").content.decode()
+    assert f"/customers/contacts/{nurse.pk}/unmask/phone/" in page
+    shown = client.post(f"/customers/contacts/{nurse.pk}/unmask/phone/", HTTP_HX_REQUEST="true")
+    assert shown.content.decode() == '<span class="font-monospace">138-1234-5678</span>'
+    assert (
+        AuditEvent.objects.filter(action="unmask", object_id=str(nurse.pk), detail="phone").count()
+        == 1
+    )
+
+
+@pytest.mark.django_db
+def test_opening_a_contact_for_editing_counts_as_unmasking(client, agent, nurse):
+    client.force_login(agent)
+    assert client.get(f"/customers/contacts/{nurse.pk}/edit/").status_code == 200
+    assert (
+        AuditEvent.objects.filter(action="unmask", object_id=str(nurse.pk), detail="phone").count()
+        == 1
+    )
+
+
+@pytest.mark.django_db
+def test_a_bad_phone_is_refused_by_name(api, agent, hospital_a):
+    response = api.as_user(agent).post(
+        "/api/v1/contacts/",
+        {"organization": hospital_a.pk, "name": "张医生", "phone": "12345"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["phone"] == [
+        "12345 is not a valid phone number: write a mobile (138 1234 5678), a landline with its area code (021 6543 2100) or +country code."
+    ]
+    assert not Contact.objects.filter(name="张医生").exists()
+
+
+@pytest.mark.django_db
+def test_a_department_of_another_organisation_is_refused(api, agent, hospital_a, hospital_b):
+    elsewhere = DepartmentFactory(organization=hospital_b, name="放射科")
+    response = api.as_user(agent).post(
+        "/api/v1/contacts/",
+        {"organization": hospital_a.pk, "name": "张医生", "department": elsewhere.pk},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {
+        "department": ["This department belongs to another organisation."]
+    }
+
+
+@pytest.mark.django_db
+def test_personal_values_in_the_audit_trail_are_sealed_and_anonymisation_destroys_them(
+    agent, hospital_a
+):
+    from medservice.core.context import audit_context
+
+    with audit_context(actor=agent):
+        contact = Contact(organization=hospital_a, name="孙医生", phone="13900001111")
+        contact.refresh_indexes()
+        contact.save()
+    created = AuditEvent.objects.get(
+        object_type="customers.contact", object_id=str(contact.pk), action="create"
+    )
+    sealed = created.changes["phone"][1]
+    assert sealed.startswith("pii1:") and "1111" not in sealed
+    assert open_personal_value(contact.audit_subject(), sealed) == "13900001111"
+    audit_seal_pending()
+
+    contact_anonymise(actor=agent, contact=contact, reason="保存期限届满")
+
+    assert open_personal_value(contact.audit_subject(), sealed) == ANONYMISED
+    contact.refresh_from_db()
+    assert (contact.phone, contact.phone_index, contact.name) == ("", "", "Anonymised contact")
+    audit_seal_pending()
+    assert audit_verify_chain().ok
+
+
+@pytest.mark.django_db
+def test_an_invitation_records_consent_and_makes_a_customer_user(agent, nurse):
+    from medservice.core.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError):
+        contact_invite(actor=agent, contact=nurse, consent_text="", consent_given=False)
+    user = contact_invite(
+        actor=agent,
+        contact=nurse,
+        consent_text="本人同意为售后服务处理个人信息。",
+        consent_given=True,
+    )
+    nurse.refresh_from_db()
+    assert (user.organization_id, sorted(user.roles), nurse.portal_user_id) == (
+        nurse.organization_id,
+        ["customer_user"],
+        user.pk,
+    )
+    assert (
+        nurse.consent_given_at is not None
+        and nurse.consent_text == "本人同意为售后服务处理个人信息。"
+    )
+    assert not user.has_usable_password()
+
+
+@pytest.mark.django_db
+def test_the_organisation_page_lists_its_departments_and_contacts(client, agent, hospital_a, nurse):
+    DepartmentFactory(organization=hospital_a, name="心内科")
+    client.force_login(agent)
+    page = client.get(f"/customers/organizations/{hospital_a.pk}/").content.decode()
+    assert "心内科" in page and "钱护士长" in page and "138****5678" in page
