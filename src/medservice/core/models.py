@@ -361,3 +361,61 @@ class PersonKey(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class ImportJob(models.Model):
+    """One uploaded spreadsheet being checked (dry run) or imported by a background task."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        VALIDATING = "validating", _("Checking rows")
+        INVALID = "invalid", _("Errors found — nothing imported")
+        VALID = "valid", _("Checked — ready to import")
+        IMPORTING = "importing", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=50)
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/")
+    original_name = models.CharField(_("file name"), max_length=255)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="import_jobs"
+    )
+    language = models.CharField(max_length=10, default="zh-hans")
+    apply = models.BooleanField(_("import when clean"), default=False)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at", "-id"]
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.original_name}"
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.finished_at else 0
+        return min(100, round(100 * self.processed_rows / self.total_rows))
+
+    @property
+    def finished(self) -> bool:
+        return self.status in {
+            self.Status.INVALID,
+            self.Status.VALID,
+            self.Status.DONE,
+            self.Status.FAILED,
+        }

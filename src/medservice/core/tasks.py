@@ -31,3 +31,10 @@ def send_notification_emails(notification_ids: list[int]) -> int:
 def health_probe() -> str:
     """Answers "ok": shows that a worker picks up and finishes tasks (operations checks)."""
     return "ok"
+
+
+@task()
+def run_import(job_id: int) -> str:
+    from medservice.core.imports import import_run
+
+    return import_run(job_id).status

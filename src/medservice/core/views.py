@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
@@ -17,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -111,7 +113,16 @@ class ResourceMixin(LoginRequiredMixin, PermissionRequiredMixin):
             "can_delete": self.resource.delete is not None
             and user.has_perm(self.resource.permission("delete")),
             "list_url": reverse(self.resource.url_name("list")),
+            "import_url": self.import_url(),
         }
+
+    def import_url(self) -> str:
+        from medservice.core.imports import SPECS
+
+        spec = SPECS.get(self.resource.name)
+        if spec is None or not self.request.user.has_perm(spec.permission):
+            return ""
+        return reverse("core:import-upload", kwargs={"kind": spec.kind})
 
 
 class ResourceListView(ResourceMixin, View):
@@ -364,3 +375,78 @@ def resource_urlpatterns(resource: Resource) -> list[Any]:
 
 def audit_history_fragment(request: HttpRequest, events: list[AuditEvent]) -> HttpResponse:
     return render(request, "core/audit_history.html", {"history": events})
+
+
+# --- Imports ----------------------------------------------------------------------------------
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(label=_l("File (.xlsx or .csv)"))
+    apply = forms.BooleanField(
+        label=_l("Import straight away when the file has no errors"), required=False, initial=False
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".xlsx", ".csv")):
+            raise forms.ValidationError(_("Upload a .xlsx or .csv file."))
+        if upload.size > 20 * 1024 * 1024:
+            raise forms.ValidationError(_("The file is larger than 20 MB; split it."))
+        return upload
+
+
+@login_required
+def import_upload(request: HttpRequest, kind: str) -> HttpResponse:
+    from medservice.core.imports import SPECS, import_start
+
+    spec = SPECS.get(kind)
+    if spec is None or not request.user.has_perm(spec.permission):
+        raise Http404
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        job = import_start(
+            actor=request.user,
+            kind=kind,
+            upload=form.cleaned_data["file"],
+            apply=form.cleaned_data["apply"],
+        )
+        return redirect("core:import-detail", pk=job.pk)
+    columns = [(column.headers[0], column.required) for column in spec.columns]
+    return render(
+        request,
+        "core/import_upload.html",
+        {"form": form, "spec": spec, "columns": columns},
+        status=400 if form.errors else 200,
+    )
+
+
+def _own_job(request: HttpRequest, pk: int) -> Any:
+    from medservice.core.models import ImportJob
+
+    return get_object_or_404(ImportJob, pk=pk, uploaded_by=request.user)
+
+
+@login_required
+def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    from medservice.core.imports import SPECS
+
+    job = _own_job(request, pk)
+    template = "core/import_progress.html" if request.htmx else "core/import_detail.html"
+    return render(request, template, {"job": job, "spec": SPECS.get(job.kind)})
+
+
+@login_required
+@require_POST
+def import_confirm_view(request: HttpRequest, pk: int) -> HttpResponse:
+    from medservice.core.imports import import_confirm
+
+    job = _own_job(request, pk)
+    try:
+        import_confirm(actor=request.user, job=job)
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("core:import-detail", pk=job.pk)
+
+
+import_detail.scoping_exempt = "a user's own import jobs only (uploaded_by=request.user)"
+import_confirm_view.scoping_exempt = "a user's own import jobs only (uploaded_by=request.user)"

@@ -15,7 +15,10 @@ class CustomersConfig(AppConfig):
             permission="customers.view_organization",
             order=20,
         ),
+        NavItem(
+            _("Contacts"), "customers:contacts-list", permission="customers.view_contact", order=21
+        ),
     )
 
     def ready(self) -> None:
-        from medservice.customers import demo, resources  # noqa: F401  (registration)
+        from medservice.customers import demo, imports, resources  # noqa: F401  (registration)

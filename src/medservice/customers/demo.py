@@ -8,7 +8,7 @@ from medservice.accounts.choices import Role
 from medservice.accounts.models import User
 from medservice.core.demo import demo_seeder
 from medservice.customers.choices import OrganizationKind
-from medservice.customers.models import Organization
+from medservice.customers.models import Contact, Department, Organization
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -44,6 +44,62 @@ USERS = [
     ("auditor", Role.AUDITOR, "郑", "审计", "company", "auditor@example.com"),
     ("customer", Role.CUSTOMER_USER, "钱", "护士长", "hospital-1", "customer@example.com"),
 ]
+
+
+ORGANIZATION_DETAILS = {
+    # name: (hospital grade, province, city, district)
+    "市第一人民医院": ("3A", "上海市", "上海市", "虹口区"),
+    "县中医院": ("2A", "浙江省", "湖州市", "长兴县"),
+    "妇幼保健院": ("3B", "江苏省", "南京市", "鼓楼区"),
+    "阳光社区卫生服务中心": ("1", "江苏省", "南京市", "玄武区"),
+}
+
+DEPARTMENTS_AND_CONTACTS = [
+    # (organisation, department, contact name, role, mobile, e-mail)
+    ("市第一人民医院", "设备科", "周建国", "设备科科长", "13801760231", "zhoujg@sy1.example.cn"),
+    (
+        "市第一人民医院",
+        "重症医学科 (ICU)",
+        "钱丽华",
+        "护士长",
+        "13916624875",
+        "qianlh@sy1.example.cn",
+    ),
+    ("市第一人民医院", "心内科", "吴晓东", "主治医师", "13671812290", ""),
+    ("县中医院", "设备科", "沈国平", "工程师", "13757208815", "shengp@zyy.example.cn"),
+    ("县中医院", "急诊科", "陆敏", "护士长", "15867219904", ""),
+    ("妇幼保健院", "新生儿科", "黄晓燕", "护士长", "13813895570", "huangxy@fy.example.cn"),
+    ("妇幼保健院", "医学装备部", "丁伟", "主任", "13952016634", "dingw@fy.example.cn"),
+    ("阳光社区卫生服务中心", "全科", "马丽", "医生", "18951703321", ""),
+    ("百姓健康大药房 人民路店", "", "蒋店长", "店长", "13611987702", "store1@bxjk.example.cn"),
+]
+
+
+@demo_seeder("departments and contacts", order=11)
+def seed_departments_and_contacts() -> None:
+    for name, (grade, province, city, district) in ORGANIZATION_DETAILS.items():
+        Organization.objects.filter(name=name, hospital_grade="").update(
+            hospital_grade=grade, province=province, city=city, district=district
+        )
+    for organization_name, department_name, name, role, mobile, email in DEPARTMENTS_AND_CONTACTS:
+        organization = Organization.objects.get(name=organization_name)
+        department = None
+        if department_name:
+            department, _created = Department.objects.get_or_create(
+                organization=organization, name=department_name
+            )
+        if Contact.objects.filter(organization=organization, name=name).exists():
+            continue
+        contact = Contact(
+            organization=organization,
+            department=department,
+            name=name,
+            role=role,
+            mobile=mobile,
+            email=email,
+        )
+        contact.refresh_indexes()
+        contact.save()
 
 
 @demo_seeder("organisations and users", order=10)
