@@ -193,3 +193,19 @@ def test_behind_one_proxy_the_audit_records_the_address_the_proxy_saw(client, ad
         REMOTE_ADDR="10.0.0.2",
     )
     assert AuditEvent.objects.get(object_repr="代理诊所").client_address == "203.0.113.9"
+
+
+@pytest.mark.django_db
+@override_settings(
+    REST_FRAMEWORK={
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"token": "2/minute", "login": "2/minute"},
+    }
+)
+def test_the_token_limit_counts_signed_in_callers_too(client, person):
+    client.force_login(person)
+    statuses = [
+        client.post("/api/v1/auth/token/", {"username": "li.hua", "password": "nope"}).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [400, 400, 429]

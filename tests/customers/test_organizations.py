@@ -296,3 +296,17 @@ def test_distributor_links_are_audited(api, agent, distributor):
         object_id=str(organization.pk), object_type="customers.organization"
     ).latest("id")
     assert (event.changes, event.actor_id) == ({"served_by": [[], [distributor.pk]]}, agent.pk)
+
+
+@pytest.mark.django_db
+def test_links_changed_from_the_distributors_side_are_audited_on_the_customer(distributor):
+    hospital = OrganizationFactory()
+    distributor.serves.add(hospital)
+    distributor.serves.clear()
+    events = AuditEvent.objects.filter(
+        object_type="customers.organization", object_id=str(hospital.pk)
+    ).order_by("id")
+    assert [event.changes for event in events if event.action == "update"] == [
+        {"served_by": [[], [distributor.pk]]},
+        {"served_by": [[distributor.pk], []]},
+    ]

@@ -23,6 +23,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.*",
         "auth.*",
         "authtoken.*",
+        "axes.*",
         "customers.*",
         "core.view_*",
         "core.add_legalhold",

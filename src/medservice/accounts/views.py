@@ -74,7 +74,12 @@ def preferences(request: HttpRequest) -> HttpResponse:
         user_update_preferences(actor=request.user, user=request.user, data=form.cleaned_data)
         translation.activate(request.user.language)
         response = redirect("accounts:preferences")
-        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, request.user.language, samesite="Lax")
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            request.user.language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            samesite="Lax",
+        )
         messages.success(request, _("Your preferences are saved."))
         return response
     return render(

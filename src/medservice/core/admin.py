@@ -37,11 +37,10 @@ class JobLeaseAdmin(ReadOnlyAdmin):
 
 
 @admin.register(LegalHold)
-class LegalHoldAdmin(admin.ModelAdmin):
-    list_display = ["content_type", "object_id", "reason", "released_at"]
+class LegalHoldAdmin(ReadOnlyAdmin):
+    """Holds are placed and released with a reason through the services, never edited here."""
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    list_display = ["content_type", "object_id", "reason", "created_at", "released_at"]
 
 
 @admin.register(Notification)

@@ -183,29 +183,54 @@ def audit_bulk_update(queryset: models.QuerySet, values: dict[str, Any]) -> int:
     return count
 
 
+# Before-values between a pre_ and post_ signal; keyed by relation and row, since the reverse
+# side hands us fresh instances of the records whose field changes.
+_M2M_BEFORE: dict[tuple[Any, Any, str], list[Any]] = {}
+
+
+# Before-values between a pre_ and a post_ signal, keyed by relation, row and field: the
+# reverse side hands us fresh instances of the records whose field changes.
+_M2M_BEFORE: dict[tuple[Any, Any, str], list[Any]] = {}
+
+
+def _m2m_field_name(model: type, sender: type) -> str | None:
+    return next(
+        (field.name for field in model._meta.many_to_many if field.remote_field.through is sender),
+        None,
+    )
+
+
 @receiver(m2m_changed)
 def _audit_many_to_many(
     sender: type, instance: models.Model, action: str, reverse: bool, model: type, **kwargs: Any
 ) -> None:
-    """Links added or removed (e.g. the distributors serving a hospital) are changes too."""
-    if reverse or not isinstance(instance, AuditedModel):
+    """Links added or removed (e.g. the distributors serving a hospital) are changes too, of
+    the record that holds the field, whichever side the change was made from."""
+    if reverse:
+        name = _m2m_field_name(model, sender)
+        if name is None or not issubclass(model, AuditedModel):
+            return
+        pk_set = kwargs.get("pk_set")
+        if action == "pre_clear":
+            accessor = model._meta.get_field(name).remote_field.get_accessor_name()
+            pk_set = set(getattr(instance, accessor).values_list("pk", flat=True))
+            _M2M_BEFORE[(sender, instance.pk, "clear")] = sorted(pk_set)
+        elif action == "post_clear":
+            pk_set = set(_M2M_BEFORE.pop((sender, instance.pk, "clear"), []))
+        for owner in model._base_manager.filter(pk__in=pk_set or ()):
+            _audit_many_to_many(sender, owner, action, False, type(instance))
         return
-    name = next(
-        (
-            field.name
-            for field in instance._meta.many_to_many
-            if field.remote_field.through is sender
-        ),
-        None,
-    )
+    if not isinstance(instance, AuditedModel):
+        return
+    name = _m2m_field_name(type(instance), sender)
     if name is None:
         return
-    manager = getattr(instance, name)
-    current = sorted(manager.values_list("pk", flat=True))
+    current = sorted(getattr(instance, name).values_list("pk", flat=True))
+    key = (sender, instance.pk, name)
     if action in ("pre_add", "pre_remove", "pre_clear"):
-        instance.__dict__.setdefault("_m2m_before", {})[name] = current
+        _M2M_BEFORE[key] = current
     elif action in ("post_add", "post_remove", "post_clear"):
-        before = instance.__dict__.get("_m2m_before", {}).pop(name, current)
+        before = _M2M_BEFORE.pop(key, current)
         if before != current:
             audit_record(instance, AuditAction.UPDATE, before={name: before}, after={name: current})
 

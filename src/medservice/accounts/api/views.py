@@ -7,11 +7,16 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
+from rest_framework.throttling import SimpleRateThrottle
 
 
-class TokenThrottle(AnonRateThrottle):
+class TokenThrottle(SimpleRateThrottle):
+    """Per client address, signed in or not: the endpoint exchanges passwords for tokens."""
+
     scope = "token"
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
     def get_rate(self) -> str | None:
         # Read at request time (DRF captures the rates at import) so settings stay in charge.
