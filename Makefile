@@ -47,7 +47,7 @@ browser-packages:
 
 run: setup
 	@MEDSERVICE_DEMO=1 $(BIN)/medservice migrate --no-input -v0
-	@MEDSERVICE_DEMO=1 $(BIN)/medservice seed-demo --if-empty
+	@MEDSERVICE_DEMO=1 $(BIN)/medservice seed-demo
 	@echo ""
 	@echo "  MedService: http://127.0.0.1:$(PORT)/   (API docs: http://127.0.0.1:$(PORT)/api/v1/docs/)"
 	@echo "  Demo logins (password for all: demo-pass-2026):"

@@ -34,7 +34,7 @@ class User(AuditedModel, AbstractUser):
     objects = UserManager()
 
     # The password hash never enters the trail; sign-in times are not business changes.
-    audit_exclude = frozenset({"updated_at", "version", "password", "last_login"})
+    audit_exclude = frozenset({"password", "last_login"})
 
     class Meta:
         verbose_name = _("user")

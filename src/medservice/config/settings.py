@@ -363,6 +363,23 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # One schema name per choice set: several records have a "kind" or a "status".
+    "ENUM_NAME_OVERRIDES": {
+        "OrganizationKindEnum": "medservice.customers.choices.OrganizationKind",
+        "HospitalGradeEnum": "medservice.customers.choices.HospitalGrade",
+        "RiskClassEnum": "medservice.catalog.choices.RiskClass",
+        "ProductTypeEnum": "medservice.catalog.choices.ProductType",
+        "TrackingEnum": "medservice.catalog.choices.Tracking",
+        "LicenceKindEnum": "medservice.catalog.choices.LicenceKind",
+        "DeviceStatusEnum": "medservice.installed_base.choices.DeviceStatus",
+        "HoldScopeEnum": "medservice.installed_base.choices.HoldScope",
+        "HoldKindEnum": "medservice.installed_base.choices.HoldKind",
+        "ContractKindEnum": "medservice.installed_base.choices.ContractKind",
+        "SlaTierEnum": "medservice.installed_base.choices.SlaTier",
+        "CostCategoryEnum": "medservice.installed_base.choices.CostCategory",
+        "ExclusionEnum": "medservice.installed_base.choices.Exclusion",
+        "AuditActionEnum": "medservice.core.choices.AuditAction",
+    },
 }
 
 # --- Logging --------------------------------------------------------------------------------

@@ -61,7 +61,10 @@ class AuditedModel(models.Model):
     objects = AuditedManager()
 
     # Fields whose values never enter the audit trail (timestamps are the event's own).
-    audit_exclude: ClassVar[frozenset[str]] = frozenset({"updated_at", "version"})
+    AUDIT_EXCLUDE_ALWAYS: ClassVar[frozenset[str]] = frozenset(
+        {"created_at", "updated_at", "version"}
+    )
+    audit_exclude: ClassVar[frozenset[str]] = AUDIT_EXCLUDE_ALWAYS
     # Fields holding personal data: their audit values are sealed under the person's own key.
     audit_personal: ClassVar[frozenset[str]] = frozenset()
 
@@ -83,7 +86,9 @@ class AuditedModel(models.Model):
         return [
             field
             for field in self._meta.concrete_fields
-            if field.name not in self.audit_exclude and not field.primary_key
+            if field.name not in self.audit_exclude
+            and field.name not in self.AUDIT_EXCLUDE_ALWAYS
+            and not field.primary_key
         ]
 
     def audit_values(self) -> dict[str, Any]:

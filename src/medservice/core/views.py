@@ -75,8 +75,21 @@ def column_label(model: Any, name: str) -> str:
     first = name.split("__")[0]
     try:
         return str(model._meta.get_field(first).verbose_name)
-    except Exception:  # a property rather than a field
-        return name.replace("_", " ")
+    except Exception:  # a property: it may carry its own label
+        attribute = getattr(model, first, None)
+        label = getattr(getattr(attribute, "fget", None), "short_description", None)
+        return str(label) if label else name.replace("_", " ")
+
+
+def field_labels(model: Any) -> dict[str, str]:
+    """attname -> translated verbose name, for showing audit changes."""
+    labels = {}
+    for field in model._meta.get_fields():
+        if hasattr(field, "attname") and hasattr(field, "verbose_name"):
+            labels[field.attname] = str(field.verbose_name)
+        elif getattr(field, "many_to_many", False) and hasattr(field, "verbose_name"):
+            labels[field.name] = str(field.verbose_name)
+    return labels
 
 
 class ResourceMixin(LoginRequiredMixin, PermissionRequiredMixin):
@@ -233,6 +246,7 @@ class ResourceDetailView(ResourceMixin, View):
                 "object": obj,
                 "facts": facts,
                 "history": history,
+                "field_labels": field_labels(self.resource.model),
                 "related": related,
                 "extra_template": getattr(self, "extra_template", ""),
                 **self.extra_context_for(obj),

@@ -144,7 +144,7 @@ class Contact(AuditedModel):
     notes = models.TextField(_("notes"), blank=True)
 
     audit_personal = frozenset({"name", "phone", "mobile", "email", "wechat_id"})
-    audit_exclude = frozenset({"updated_at", "version", "phone_index", "mobile_index"})
+    audit_exclude = frozenset({"phone_index", "mobile_index"})
 
     class Meta:
         verbose_name = _("contact")
@@ -158,9 +158,13 @@ class Contact(AuditedModel):
     def phone_masked(self) -> str:
         return mask_phone(self.phone) if self.phone else ""
 
+    phone_masked.fget.short_description = _("phone")  # type: ignore[attr-defined]
+
     @property
     def mobile_masked(self) -> str:
         return mask_phone(self.mobile) if self.mobile else ""
+
+    mobile_masked.fget.short_description = _("mobile phone")  # type: ignore[attr-defined]
 
     def refresh_indexes(self) -> None:
         self.phone_index = blind_index(self.phone or "")

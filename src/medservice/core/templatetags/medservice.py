@@ -9,6 +9,11 @@ register = template.Library()
 
 
 @register.filter
+def label_for(name: str, labels: dict[str, str] | None) -> str:
+    return (labels or {}).get(name, name)
+
+
+@register.filter
 def audit_display(value: Any) -> Any:
     """Personal values in the trail are sealed; the history shows that they changed, not what."""
     if isinstance(value, str) and (value.startswith(PERSONAL_PREFIX) or value == ANONYMISED):
