@@ -26,3 +26,12 @@ class LicenceKind(models.TextChoices):
     PRODUCTION_PERMIT = "production_permit", _("Production permit (生产许可证)")
     QUALITY_AGREEMENT = "quality_agreement", _("Quality agreement (质量保证协议)")
     OTHER = "other", _("Other qualification")
+
+
+class ValidityStatus(models.TextChoices):
+    """Where a licence or certificate stands on a given day (GSP: warn before, lock after)."""
+
+    VALID = "valid", _("Valid")
+    EXPIRING = "expiring", _("Expiring soon")
+    EXPIRED = "expired", _("Expired")
+    MISSING = "missing", _("Missing")

@@ -2,13 +2,21 @@ from __future__ import annotations
 
 import datetime
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from medservice.catalog.choices import LicenceKind, ProductType, RiskClass, Tracking
+from medservice.catalog.choices import (
+    LicenceKind,
+    ProductType,
+    RiskClass,
+    Tracking,
+    ValidityStatus,
+)
+from medservice.catalog.validators import validate_udi_di
 from medservice.core.models import AuditedModel
-from medservice.customers.validators import validate_credit_code
+from medservice.customers.validators import validate_credit_code, validate_phone
 
 
 class Manufacturer(AuditedModel):
@@ -61,7 +69,7 @@ class Supplier(AuditedModel):
         help_text=_("The agreement obliges the supplier to repair or replace faulty products."),
     )
     contact = models.CharField(_("contact"), max_length=200, blank=True)
-    phone = models.CharField(_("phone"), max_length=50, blank=True)
+    phone = models.CharField(_("phone"), max_length=50, blank=True, validators=[validate_phone])
     email = models.EmailField(_("e-mail"), blank=True)
 
     class Meta:
@@ -70,6 +78,19 @@ class Supplier(AuditedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    # Lists and pages show where the supplier stands; the rule itself is in services.
+    @property
+    def licence_status(self) -> str:
+        from medservice.catalog.services import supplier_licence_status
+
+        return supplier_licence_status(self)
+
+    def get_licence_status_display(self) -> str:
+        return str(ValidityStatus(self.licence_status).label)
+
+    # Column heading in lists and exports (Django admin's convention for computed columns).
+    licence_status.fget.short_description = _("licence status")
 
 
 class SupplierLicence(AuditedModel):
@@ -92,11 +113,24 @@ class SupplierLicence(AuditedModel):
                 | models.Q(valid_from__isnull=True)
                 | models.Q(valid_until__gte=models.F("valid_from")),
                 name="supplier_licence_dates_in_order",
+                violation_error_message=_("The licence cannot end before it starts."),
             )
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.number}"
+
+    @property
+    def status(self) -> str:
+        from medservice.catalog.services import licence_validity
+
+        return licence_validity(self).status
+
+    def get_status_display(self) -> str:
+        return str(ValidityStatus(self.status).label)
+
+    # Column heading in lists and exports (Django admin's convention for computed columns).
+    status.fget.short_description = _("status")
 
     def is_valid_on(self, day: datetime.date) -> bool:
         return (self.valid_from is None or self.valid_from <= day) and (
@@ -127,17 +161,23 @@ class DeviceModel(AuditedModel):
     registration_number = models.CharField(
         _("registration or filing certificate number"), max_length=100, blank=True, db_index=True
     )
-    registration_valid_until = models.DateField(_("certificate valid until"), null=True, blank=True)
-    risk_class = models.CharField(_("risk class"), max_length=3, choices=RiskClass.choices)
+    registration_valid_until = models.DateField(
+        _("certificate valid until"), null=True, blank=True, db_index=True
+    )
+    risk_class = models.CharField(
+        _("risk class"), max_length=3, choices=RiskClass.choices, db_index=True
+    )
     product_type = models.CharField(
         _("product type"), max_length=20, choices=ProductType.choices, default=ProductType.ACTIVE
     )
     implantable = models.BooleanField(_("implantable"), default=False)
-    life_support = models.BooleanField(_("life support"), default=False)
+    life_support = models.BooleanField(_("life support"), default=False, db_index=True)
     tracking = models.CharField(
         _("tracking"), max_length=10, choices=Tracking.choices, default=Tracking.SERIAL
     )
-    udi_di = models.CharField(_("UDI-DI"), max_length=50, blank=True, db_index=True)
+    udi_di = models.CharField(
+        _("UDI-DI"), max_length=50, blank=True, db_index=True, validators=[validate_udi_di]
+    )
     manufacturer = models.ForeignKey(
         Manufacturer,
         verbose_name=_("manufacturer"),
@@ -166,12 +206,38 @@ class DeviceModel(AuditedModel):
         verbose_name_plural = _("device models")
         constraints = [
             models.UniqueConstraint(
-                fields=["manufacturer", "model_spec"], name="unique_model_spec_per_manufacturer"
-            )
+                fields=["manufacturer", "model_spec"],
+                name="unique_model_spec_per_manufacturer",
+                violation_error_message=_(
+                    "This manufacturer already has a device model with this model/spec."
+                ),
+            ),
+            # A scanned UDI-DI must lead to one model; the "unique" code files the error
+            # under the udi_di field in forms.
+            models.UniqueConstraint(
+                fields=["udi_di"],
+                condition=~models.Q(udi_di=""),
+                name="unique_udi_di",
+                violation_error_code="unique",
+                violation_error_message=_("Another device model already has this UDI-DI."),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} {self.model_spec}"
+
+    # Lists and pages show where the certificate stands; the rule itself is in services.
+    @property
+    def registration_status(self) -> str:
+        from medservice.catalog.services import device_model_registration_status
+
+        return device_model_registration_status(self)
+
+    def get_registration_status_display(self) -> str:
+        return str(ValidityStatus(self.registration_status).label)
+
+    # Column heading in lists and exports (Django admin's convention for computed columns).
+    registration_status.fget.short_description = _("registration status")
 
     def registration_expired(self, day: datetime.date | None = None) -> bool:
         day = day or timezone.localdate()
@@ -225,3 +291,32 @@ class FaultCode(AuditedModel):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+
+class ExpiryWarning(models.Model):
+    """A warning the quality team received that a supplier licence or a registration
+    certificate expires soon; kept so that each threshold warns once per expiry date (a renewed
+    date warns again)."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    expires_on = models.DateField(_("expires on"))
+    threshold_days = models.PositiveSmallIntegerField(_("days ahead"))
+    sent_on = models.DateField(_("sent on"))
+    recipient_count = models.PositiveIntegerField(_("recipients"), default=0)
+
+    class Meta:
+        verbose_name = _("expiry warning")
+        verbose_name_plural = _("expiry warnings")
+        default_permissions = ("view",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "expires_on", "threshold_days"],
+                name="unique_expiry_warning",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.content_type.model}#{self.object_id} {self.expires_on} -{self.threshold_days}d"
+        )

@@ -11,6 +11,7 @@ from typing import Any
 from django.db import models
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext
 from openpyxl import Workbook
 
 
@@ -23,6 +24,8 @@ def field_value(obj: models.Model, name: str) -> Any:
         value = display() if callable(display) else getattr(value, part)
     if hasattr(value, "all") and callable(value.all):
         return ", ".join(str(item) for item in value.all())
+    if isinstance(value, bool):
+        return gettext("Yes") if value else gettext("No")
     if isinstance(value, timezone.datetime):
         return (
             timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
