@@ -371,6 +371,8 @@ SPECTACULAR_SETTINGS = {
         "ProductTypeEnum": "medservice.catalog.choices.ProductType",
         "TrackingEnum": "medservice.catalog.choices.Tracking",
         "LicenceKindEnum": "medservice.catalog.choices.LicenceKind",
+        "ValidityStatusEnum": "medservice.catalog.choices.ValidityStatus",
+        "ImportStatusEnum": "medservice.core.models.ImportJob.Status",
         "DeviceStatusEnum": "medservice.installed_base.choices.DeviceStatus",
         "HoldScopeEnum": "medservice.installed_base.choices.HoldScope",
         "HoldKindEnum": "medservice.installed_base.choices.HoldKind",
