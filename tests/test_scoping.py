@@ -19,12 +19,20 @@ from medservice.core.testing import (
 )
 from tests.conftest import Api
 from tests.factories import ContactFactory, DepartmentFactory, OrganizationFactory, user_with_role
+from tests.installed_base.factories import ContractFactory, DeliveryLineFactory, DeviceFactory
 
 # resource name -> function(organisation) returning a record that belongs to it.
 RECORD_IN_ORGANIZATION = {
     "organizations": lambda organization: organization,
     "departments": lambda organization: DepartmentFactory(organization=organization),
     "contacts": lambda organization: ContactFactory(organization=organization),
+    "devices": lambda organization: DeviceFactory(organization=organization),
+    "deliveries": lambda organization: (
+        DeliveryLineFactory(delivery__organization=organization).delivery
+    ),
+    "contracts": lambda organization: ContractFactory(
+        organization=organization, devices=[DeviceFactory(organization=organization)]
+    ),
 }
 
 

@@ -25,10 +25,17 @@ def spreadsheet(path, rows: list[list[str]]) -> str:
     return str(path)
 
 
-def test_a_bad_row_is_shown_then_the_corrected_file_imports(live_server, page: Page, agent, tmp_path, page_errors):
+def test_a_bad_row_is_shown_then_the_corrected_file_imports(
+    live_server, page: Page, agent, tmp_path, page_errors
+):
     header = ["名称", "类型", "城市"]
-    bad = spreadsheet(tmp_path / "bad.xlsx", [header, ["滨江诊所", "clinic", "杭州市"], ["", "医院", "湖州市"]])
-    good = spreadsheet(tmp_path / "good.xlsx", [header, ["滨江诊所", "clinic", "杭州市"], ["长兴县人民医院", "医院", "湖州市"]])
+    bad = spreadsheet(
+        tmp_path / "bad.xlsx", [header, ["滨江诊所", "clinic", "杭州市"], ["", "医院", "湖州市"]]
+    )
+    good = spreadsheet(
+        tmp_path / "good.xlsx",
+        [header, ["滨江诊所", "clinic", "杭州市"], ["长兴县人民医院", "医院", "湖州市"]],
+    )
     log_in(page, "agent", PASSWORD)
 
     page.goto("/customers/organizations/")
@@ -48,7 +55,9 @@ def test_a_bad_row_is_shown_then_the_corrected_file_imports(live_server, page: P
     page.locator("#import-confirm").click()
 
     expect(page.locator("#import-result")).to_have_text("2 created, 0 updated, 0 unchanged.")
-    assert sorted(Organization.objects.filter(city__in=["杭州市", "湖州市"]).values_list("name", flat=True)) == [
+    assert sorted(
+        Organization.objects.filter(city__in=["杭州市", "湖州市"]).values_list("name", flat=True)
+    ) == [
         "滨江诊所",
         "长兴县人民医院",
     ]

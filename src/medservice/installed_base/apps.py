@@ -16,18 +16,30 @@ class InstalledBaseConfig(AppConfig):
             order=40,
         ),
         NavItem(
+            _("Warranty register"),
+            "installed_base:warranty-register",
+            permission="installed_base.view_device",
+            order=41,
+        ),
+        NavItem(
             _("Deliveries"),
             "installed_base:deliveries-list",
             permission="installed_base.view_delivery",
-            order=41,
+            order=42,
         ),
         NavItem(
             _("Contracts"),
             "installed_base:contracts-list",
             permission="installed_base.view_servicecontract",
-            order=42,
+            order=43,
+        ),
+        NavItem(
+            _("Holds"),
+            "installed_base:holds-list",
+            permission="installed_base.view_hold",
+            order=44,
         ),
     )
 
     def ready(self) -> None:
-        from medservice.installed_base import resources  # noqa: F401  (registration)
+        from medservice.installed_base import demo, resources, tasks  # noqa: F401  (registration)

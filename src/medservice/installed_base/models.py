@@ -103,6 +103,12 @@ class DeliveryLine(AuditedModel):
                 condition=Q(serial_number="") | Q(quantity=1),
                 name="delivery_line_serial_is_one_unit",
             ),
+            models.CheckConstraint(
+                condition=Q(expiry_date__isnull=True)
+                | Q(production_date__isnull=True)
+                | Q(expiry_date__gte=F("production_date")),
+                name="delivery_line_expiry_after_production",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -259,11 +265,27 @@ class Hold(AuditedModel):
     class Meta:
         verbose_name = _("hold")
         verbose_name_plural = _("holds")
-        indexes = [models.Index(fields=["device_model", "batch_number", "released_at"])]
+        indexes = [
+            models.Index(fields=["device_model", "batch_number", "released_at"]),
+            models.Index(fields=["device_model", "serial_number", "released_at"]),
+        ]
+        constraints = [
+            # A hold that names nothing would silently hold nothing: each scope names its target.
+            models.CheckConstraint(
+                condition=(Q(scope="batch", device_model__isnull=False) & ~Q(batch_number=""))
+                | (Q(scope="serial", device_model__isnull=False) & ~Q(serial_number=""))
+                | Q(scope="device", device__isnull=False),
+                name="hold_names_its_target",
+            ),
+        ]
 
     def __str__(self) -> str:
-        target = self.device or self.serial_number or self.batch_number
+        target = self.serial_number or self.batch_number or self.device_id
         return f"{self.get_scope_display()} {target}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.released_at is None
 
 
 class ServiceContract(AuditedModel, RetainedModel):
@@ -288,6 +310,11 @@ class ServiceContract(AuditedModel, RetainedModel):
     price = models.DecimalField(_("price"), max_digits=12, decimal_places=2, default=0)
     renewal_reminder_days = models.PositiveSmallIntegerField(
         _("renewal reminder (days before end)"), default=60
+    )
+    # The end date the renewal reminder was sent for: a contract extended to a new end is
+    # reminded again, one that was not is never reminded twice.
+    renewal_reminded_for = models.DateField(
+        _("renewal reminded for end"), null=True, blank=True, editable=False
     )
     notes = models.TextField(_("notes"), blank=True)
 

@@ -1,4 +1,15 @@
-from medservice.core.views import resource_urlpatterns  # noqa: F401  (used as resources land)
+from django.urls import path
+
+from medservice.core.views import resource_urlpatterns
+from medservice.installed_base import views
+from medservice.installed_base.resources import contracts, deliveries, devices, holds
 
 app_name = "installed_base"
-urlpatterns: list = []
+urlpatterns = [
+    *resource_urlpatterns(devices),
+    *resource_urlpatterns(deliveries),
+    *resource_urlpatterns(contracts),
+    *resource_urlpatterns(holds),
+    path("warranty-register/", views.warranty_register, name="warranty-register"),
+    path("holds/<int:pk>/release/", views.hold_release_view, name="hold-release"),
+]
