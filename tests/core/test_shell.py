@@ -86,3 +86,18 @@ def test_a_missing_cjk_font_is_reported_with_the_install_command():
         (warning,) = check_cjk_fonts()
     assert warning.id == "medservice.W001"
     assert warning.hint == "Install one (Debian: apt-get install -y fonts-noto-cjk fontconfig)."
+
+
+@pytest.mark.django_db
+def test_an_id_out_of_range_is_bad_input_not_a_server_error(client, api, agent):
+    from django.db import connection
+
+    huge = "86801595224359272448"
+    assert api.as_user(agent).get("/api/v1/organizations/", {"served_by": huge}).status_code == 400
+    assert api.as_user(agent).get(f"/api/v1/organizations/{huge}/").status_code == 404
+    client.force_login(agent)
+    assert client.get(f"/customers/organizations/{huge}/").status_code == 404
+    listed = client.get("/customers/organizations/", {"served_by": huge})
+    # SQLite cannot even bind the number (400 page); PostgreSQL finds no such distributor and the
+    # filter form says so on the list.
+    assert listed.status_code == (400 if connection.vendor == "sqlite" else 200)

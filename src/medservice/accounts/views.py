@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 
 from medservice.accounts.forms import LoginForm, PreferencesForm
@@ -46,9 +47,12 @@ class LogoutView(auth_views.LogoutView):
 
 def lockout_message() -> str:
     minutes = round(float(settings.AXES_COOLOFF_TIME) * 60)
-    return _(
+    return ngettext(
         "This account is locked after repeated failed sign-ins. Try again in %(minutes)d "
-        "minutes or ask your administrator to unlock it."
+        "minute or ask your administrator to unlock it.",
+        "This account is locked after repeated failed sign-ins. Try again in %(minutes)d "
+        "minutes or ask your administrator to unlock it.",
+        minutes,
     ) % {"minutes": minutes}
 
 

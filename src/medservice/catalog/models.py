@@ -97,7 +97,9 @@ class SupplierLicence(AuditedModel):
     """A licence or qualification file of a supplier, with its validity (GSP: checked before
     every purchase and delivery)."""
 
-    supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="licences")
+    supplier = models.ForeignKey(
+        Supplier, verbose_name=_("supplier"), on_delete=models.CASCADE, related_name="licences"
+    )
     kind = models.CharField(_("kind"), max_length=30, choices=LicenceKind.choices)
     number = models.CharField(_("number"), max_length=100)
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
@@ -248,7 +250,10 @@ class AcceptanceTestItem(AuditedModel):
     """One check of a model's acceptance-test template: what to measure and the tolerance."""
 
     device_model = models.ForeignKey(
-        DeviceModel, on_delete=models.CASCADE, related_name="acceptance_items"
+        DeviceModel,
+        verbose_name=_("device model"),
+        on_delete=models.CASCADE,
+        related_name="acceptance_items",
     )
     position = models.PositiveSmallIntegerField(_("order"), default=1)
     name = models.CharField(_("check"), max_length=200)
@@ -274,12 +279,20 @@ class FaultCode(AuditedModel):
     """A coded symptom or cause in a product line's fault-code tree (故障代码)."""
 
     product_line = models.ForeignKey(
-        ProductLine, on_delete=models.CASCADE, related_name="fault_codes"
+        ProductLine,
+        verbose_name=_("product line"),
+        on_delete=models.CASCADE,
+        related_name="fault_codes",
     )
     code = models.CharField(_("code"), max_length=30)
     name = models.CharField(_("name"), max_length=200)
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("parent code"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
 
     class Meta:

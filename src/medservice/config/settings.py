@@ -113,6 +113,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "medservice.core.middleware.OutOfRangeMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 

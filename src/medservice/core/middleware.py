@@ -44,6 +44,25 @@ def client_address(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+class OutOfRangeMiddleware:
+    """A number beyond what the database stores, typed into a filter or a URL, is bad input
+    (400), not a server error."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from django.db import DataError
+        from django.shortcuts import render
+
+        if isinstance(exception, OverflowError | DataError):
+            return render(request, "400.html", status=400)
+        return None
+
+
 class UserPreferencesMiddleware:
     """Activate the signed-in user's time zone, and language unless one was just chosen."""
 

@@ -65,7 +65,9 @@ class Delivery(AuditedModel, RetainedModel):
 class DeliveryLine(AuditedModel):
     """One line of a delivery: a model with its batch and/or serial, quantity and price."""
 
-    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="lines")
+    delivery = models.ForeignKey(
+        Delivery, verbose_name=_("delivery"), on_delete=models.CASCADE, related_name="lines"
+    )
     device_model = models.ForeignKey(
         "catalog.DeviceModel",
         verbose_name=_("device model"),

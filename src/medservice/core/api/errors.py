@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
@@ -37,6 +38,12 @@ def _flatten(detail: Any) -> dict[str, list[str]]:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, OverflowError | DataError):
+        # An id or number beyond what the database stores (e.g. ?organization=99999999999999999999).
+        return Response(
+            error_body("invalid", _("A value in the request is out of range.")),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status)
     if isinstance(exc, DjangoValidationError):
