@@ -127,3 +127,31 @@ def contracts_of_device(device: Device, *, on: Any = None) -> QuerySet[ServiceCo
     if on is not None:
         contracts = contracts.filter(starts_on__lte=on, ends_on__gte=on)
     return contracts.order_by("-ends_on", "pk")
+
+
+@dataclass(frozen=True)
+class UdiMatch:
+    """What a scanned UDI names: its parsed parts, the catalogue model and the units it finds."""
+
+    udi: Any
+    device_model: Any
+    devices: list[Device]
+
+
+def udi_lookup(user: Any, code: str) -> UdiMatch:
+    """Parse a scanned UDI (raises InvalidInputError) and find the model and the units it names
+    within the user's scope: the unit by serial, or the units of the batch."""
+    from medservice.catalog.selectors import device_model_by_udi_di
+    from medservice.catalog.udi import udi_parse
+
+    udi = udi_parse(code)
+    model = device_model_by_udi_di(user, udi.udi_di)
+    devices: list[Device] = []
+    if model is not None and (udi.serial_number or udi.batch_number):
+        found = devices_visible_to(user).filter(device_model=model).select_related("organization")
+        if udi.serial_number:
+            found = found.filter(serial_number=udi.serial_number)
+        else:
+            found = found.filter(batch_number=udi.batch_number)
+        devices = list(found.order_by("pk")[:200])
+    return UdiMatch(udi=udi, device_model=model, devices=devices)

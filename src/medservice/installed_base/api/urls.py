@@ -6,6 +6,7 @@ from medservice.installed_base.api.viewsets import (
     DeviceViewSet,
     HoldViewSet,
     TraceViewSet,
+    UdiViewSet,
 )
 
 
@@ -16,3 +17,4 @@ def register(router: DefaultRouter) -> None:
     router.register("contracts", ContractViewSet, basename="contract")
     router.register("holds", HoldViewSet, basename="hold")
     router.register("trace", TraceViewSet, basename="trace")
+    router.register("udi", UdiViewSet, basename="udi")

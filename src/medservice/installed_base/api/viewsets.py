@@ -8,8 +8,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import viewsets
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -219,3 +219,55 @@ class TraceViewSet(viewsets.ViewSet):
             "holds": trace.holds,
         }
         return Response(TraceSerializer(answer).data)
+
+
+class UdiQuerySerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="The scanned GS1 string, e.g. (01)06912345678901(17)281231(10)B2301(21)SN001"
+    )
+
+
+class UdiViewSet(viewsets.ViewSet):
+    """A scanned UDI: its parts (model identifier, batch, serial, dates), the catalogue model
+    and the units it finds within your scope — to fill a form or to open the device."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[UdiQuerySerializer],
+        responses={
+            200: inline_serializer(
+                "UdiAnswer",
+                {
+                    "udi_di": serializers.CharField(),
+                    "batch_number": serializers.CharField(),
+                    "serial_number": serializers.CharField(),
+                    "production_date": serializers.DateField(allow_null=True),
+                    "expiry_date": serializers.DateField(allow_null=True),
+                    "udi_pi": serializers.CharField(),
+                    "device_model": serializers.IntegerField(allow_null=True),
+                    "devices": serializers.ListField(child=serializers.IntegerField()),
+                },
+            )
+        },
+    )
+    def list(self, request: Request) -> Response:
+        from medservice.installed_base.selectors import udi_lookup
+
+        query = UdiQuerySerializer(data=request.query_params)
+        if not query.is_valid():
+            raise _invalid(query.errors, _("Scan or type a UDI."))
+        match = udi_lookup(request.user, query.validated_data["code"])
+        udi = match.udi
+        return Response(
+            {
+                "udi_di": udi.udi_di,
+                "batch_number": udi.batch_number,
+                "serial_number": udi.serial_number,
+                "production_date": udi.production_date.isoformat() if udi.production_date else None,
+                "expiry_date": udi.expiry_date.isoformat() if udi.expiry_date else None,
+                "udi_pi": udi.udi_pi,
+                "device_model": match.device_model.pk if match.device_model else None,
+                "devices": [device.pk for device in match.devices],
+            }
+        )
