@@ -398,3 +398,6 @@ LOGGING = {
 # --- MedService -----------------------------------------------------------------------------
 MEDSERVICE_SCHEDULER_TICK_SECONDS = float(env("SCHEDULER_TICK_SECONDS", "5"))
 MEDSERVICE_DEFAULT_USER_TIME_ZONE = TIME_ZONE
+# The address printed on device QR labels (what a phone opens), and the hotline shown there.
+MEDSERVICE_PUBLIC_URL = env("PUBLIC_URL", "http://127.0.0.1:8000")
+MEDSERVICE_SERVICE_PHONE = env("SERVICE_PHONE", "400-820-0000")

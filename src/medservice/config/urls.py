@@ -5,9 +5,11 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
 from medservice.core.views import healthz
+from medservice.installed_base import views as installed_base_views
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("r/<str:token>/", installed_base_views.device_report, name="device-report"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),

@@ -53,6 +53,8 @@ class Resource:
     organization_scoped: bool = True
     related: list[Related] = field(default_factory=list)
     detail_view: Any = None  # a ResourceDetailView subclass with extra context, if any
+    # Buttons acting on the rows ticked in the list: (label, url name taking ?ids=...).
+    bulk_actions: list[tuple[Any, str]] = field(default_factory=list)
 
     @property
     def app_label(self) -> str:

@@ -127,6 +127,10 @@ class ResourceMixin(LoginRequiredMixin, PermissionRequiredMixin):
             and user.has_perm(self.resource.permission("delete")),
             "list_url": reverse(self.resource.url_name("list")),
             "import_url": self.import_url(),
+            "bulk_actions": [
+                {"label": label, "url": reverse(url_name)}
+                for label, url_name in self.resource.bulk_actions
+            ],
         }
 
     def import_url(self) -> str:

@@ -166,6 +166,7 @@ devices = register(
         update=device_update,
         delete=device_delete,
         detail_view=DeviceDetailView,
+        bulk_actions=[(_("Print QR labels"), "installed_base:device-label-sheet")],
     )
 )
 

@@ -12,4 +12,6 @@ urlpatterns = [
     *resource_urlpatterns(holds),
     path("warranty-register/", views.warranty_register, name="warranty-register"),
     path("holds/<int:pk>/release/", views.hold_release_view, name="hold-release"),
+    path("devices/labels/", views.device_label_sheet, name="device-label-sheet"),
+    path("devices/<int:pk>/label.<str:kind>", views.device_label, name="device-label"),
 ]

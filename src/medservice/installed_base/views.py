@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from medservice.core.errors import DomainError
 from medservice.installed_base.forms import HoldReleaseForm
-from medservice.installed_base.resources import holds
+from medservice.installed_base.resources import devices, holds
 from medservice.installed_base.selectors import holds_visible_to
 from medservice.installed_base.services import hold_release
 
@@ -51,3 +51,75 @@ def hold_release_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 hold_release_view.resource = holds
+
+
+# --- QR labels ------------------------------------------------------------------------------
+
+
+@login_required
+def device_label(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    from medservice.installed_base.labels import device_label_qr
+    from medservice.installed_base.selectors import devices_visible_to
+
+    if kind not in ("svg", "png") or not request.user.has_perm("installed_base.view_device"):
+        raise Http404
+    device = get_object_or_404(devices_visible_to(request.user), pk=pk)
+    content_type = "image/png" if kind == "png" else "image/svg+xml"
+    response = HttpResponse(device_label_qr(device, kind=kind), content_type=content_type)
+    response["Content-Disposition"] = f'inline; filename="device-{device.pk}.{kind}"'
+    return response
+
+
+@login_required
+def device_label_sheet(request: HttpRequest) -> HttpResponse:
+    """An A4 sheet of labels for the selected devices (print it from the browser)."""
+    from django.shortcuts import render
+    from django.utils.safestring import mark_safe
+
+    from medservice.installed_base.labels import device_label_qr, device_label_url
+    from medservice.installed_base.selectors import devices_visible_to
+
+    if not request.user.has_perm("installed_base.view_device"):
+        raise Http404
+    ids = [value for value in request.GET.getlist("ids") if value.isdigit() and len(value) < 19][
+        :200
+    ]
+    devices = (
+        devices_visible_to(request.user)
+        .filter(pk__in=ids)
+        .select_related("device_model", "organization")
+    )
+    labels = [
+        {
+            "device": device,
+            # segno's own SVG markup of the address; nothing user-typed goes into it.
+            "svg": mark_safe(device_label_qr(device).decode()),  # noqa: S308
+            "url": device_label_url(device),
+        }
+        for device in devices.order_by("organization__name", "device_model__name", "serial_number")
+    ]
+    return render(request, "installed_base/label_sheet.html", {"labels": labels})
+
+
+def device_report(request: HttpRequest, token: str) -> HttpResponse:
+    """The public page a device's QR label opens (no sign-in): which unit this is and how to
+    report a fault. The online report form joins it with the tickets issue."""
+    from django.conf import settings
+    from django.shortcuts import render
+
+    from medservice.installed_base.labels import device_from_label_token
+
+    device = device_from_label_token(token)
+    if device is None:
+        raise Http404
+    return render(
+        request,
+        "installed_base/device_report.html",
+        {"device": device, "service_phone": settings.MEDSERVICE_SERVICE_PHONE},
+    )
+
+
+device_report.scoping_exempt = "public by design: the keyed token on the label is the access"
+
+
+device_label.resource = devices

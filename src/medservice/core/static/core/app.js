@@ -14,9 +14,10 @@ document.addEventListener("DOMContentLoaded", () => {
 function bindBulkSelection(root) {
   const form = document.getElementById("bulk-form");
   if (!form) return;
-  const action = form.querySelector(".js-bulk-action");
+  const actions = form.querySelectorAll(".js-bulk-action");
   const refresh = () => {
-    action.disabled = form.querySelectorAll(".js-select-row:checked").length === 0;
+    const none = form.querySelectorAll(".js-select-row:checked").length === 0;
+    actions.forEach((action) => { action.disabled = none; });
   };
   root.querySelectorAll(".js-select-all").forEach((all) => {
     all.addEventListener("change", () => {
