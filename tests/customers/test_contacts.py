@@ -191,3 +191,26 @@ def test_the_organisation_page_lists_its_departments_and_contacts(client, agent,
     client.force_login(agent)
     page = client.get(f"/customers/organizations/{hospital_a.pk}/").content.decode()
     assert "心内科" in page and "钱护士长" in page and "138****5678" in page
+
+
+@pytest.mark.django_db
+def test_inviting_from_the_page_needs_the_consent_box(client, administrator, nurse):
+    client.force_login(administrator)
+    page = client.get(f"/customers/contacts/{nurse.pk}/").content.decode()
+    assert f"/customers/contacts/{nurse.pk}/invite/" in page
+    refused = client.post(f"/customers/contacts/{nurse.pk}/invite/", {"consent_text": "同意"})
+    assert refused.status_code == 400
+    nurse.refresh_from_db()
+    assert nurse.portal_user_id is None
+    accepted = client.post(
+        f"/customers/contacts/{nurse.pk}/invite/", {"consent_text": "同意", "consent_given": "on"}
+    )
+    assert accepted.status_code == 302
+    nurse.refresh_from_db()
+    assert (nurse.portal_user.email, nurse.consent_text) == ("qian@h1.example.cn", "同意")
+
+
+@pytest.mark.django_db
+def test_an_agent_without_user_rights_cannot_invite(client, agent, nurse):
+    client.force_login(agent)
+    assert client.get(f"/customers/contacts/{nurse.pk}/invite/").status_code == 404

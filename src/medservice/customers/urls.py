@@ -9,6 +9,7 @@ urlpatterns = [
     *resource_urlpatterns(organizations),
     *resource_urlpatterns(departments),
     *resource_urlpatterns(contacts),
+    path("contacts/<int:pk>/invite/", views.contact_invite_view, name="contact-invite"),
     path(
         "contacts/<int:pk>/unmask/<str:field>/",
         views.contact_unmask_view,

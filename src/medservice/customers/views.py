@@ -1,13 +1,18 @@
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import escape
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_POST
 
+from medservice.core.errors import DomainError
 from medservice.customers.resources import contacts
 from medservice.customers.selectors import contacts_visible_to
-from medservice.customers.services import PERSONAL_FIELDS, contact_unmask
+from medservice.customers.services import PERSONAL_FIELDS, contact_invite, contact_unmask
 
 
 @login_required
@@ -26,3 +31,54 @@ def contact_unmask_view(request: HttpRequest, pk: int, field: str) -> HttpRespon
 
 
 contact_unmask_view.resource = contacts
+
+
+class InviteForm(forms.Form):
+    consent_text = forms.CharField(
+        label=_l("What the person agreed to"),
+        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
+        initial=_l(
+            "I agree that the company processes my name, phone numbers and e-mail to provide "
+            "after-sales service for our devices, as described in its privacy notice."
+        ),
+    )
+    consent_given = forms.BooleanField(
+        label=_l("The person has given this consent (signed form or recorded call)"),
+        required=True,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
+
+
+@login_required
+def contact_invite_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Invite a contact to the customer portal, recording their consent (PIPL)."""
+    if not request.user.has_perm("customers.change_contact") or not request.user.has_perm(
+        "accounts.add_user"
+    ):
+        raise Http404
+    contact = get_object_or_404(contacts_visible_to(request.user), pk=pk)
+    form = InviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact_invite(
+                actor=request.user,
+                contact=contact,
+                consent_text=form.cleaned_data["consent_text"],
+                consent_given=form.cleaned_data["consent_given"],
+            )
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(
+                request, _("%(contact)s is invited to the portal.") % {"contact": contact}
+            )
+            return redirect("customers:contacts-detail", pk=contact.pk)
+    return render(
+        request,
+        "customers/contact_invite.html",
+        {"form": form, "object": contact},
+        status=400 if form.errors else 200,
+    )
+
+
+contact_invite_view.resource = contacts
