@@ -21,4 +21,4 @@ class CatalogConfig(AppConfig):
     )
 
     def ready(self) -> None:
-        from medservice.catalog import demo, resources, tasks  # noqa: F401  (registration)
+        from medservice.catalog import demo, imports, resources, tasks  # noqa: F401  (registration)

@@ -42,4 +42,9 @@ class InstalledBaseConfig(AppConfig):
     )
 
     def ready(self) -> None:
-        from medservice.installed_base import demo, resources, tasks  # noqa: F401  (registration)
+        from medservice.installed_base import (  # noqa: F401  (registration)
+            demo,
+            imports,
+            resources,
+            tasks,
+        )
