@@ -306,3 +306,29 @@ def test_a_file_of_another_type_is_refused(client, importer):
     response = client.post("/imports/new/organizations/", {"file": upload("o.pdf", b"%PDF")})
     assert response.status_code == 400
     assert "Upload a .xlsx or .csv file." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_columns_left_out_of_a_file_leave_existing_values_alone(
+    importer, django_capture_on_commit_callbacks
+):
+    run(
+        importer,
+        "organizations",
+        "full.xlsx",
+        xlsx(GOOD_ROWS),
+        apply=True,
+        capture=django_capture_on_commit_callbacks,
+    )
+    short = xlsx([["名称", "类型", "统一社会信用代码"], ["市第二人民医院", "医院", VALID_CODE]])
+    job = run(
+        importer,
+        "organizations",
+        "short.xlsx",
+        short,
+        apply=True,
+        capture=django_capture_on_commit_callbacks,
+    )
+    assert (job.status, job.updated_count, job.unchanged_count) == (ImportJob.Status.DONE, 0, 1)
+    hospital = Organization.objects.get(credit_code=VALID_CODE)
+    assert (hospital.hospital_grade, hospital.province, hospital.city) == ("3A", "上海市", "上海市")

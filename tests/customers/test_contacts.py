@@ -214,3 +214,35 @@ def test_inviting_from_the_page_needs_the_consent_box(client, administrator, nur
 def test_an_agent_without_user_rights_cannot_invite(client, agent, nurse):
     client.force_login(agent)
     assert client.get(f"/customers/contacts/{nurse.pk}/invite/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_sending_back_masked_values_keeps_the_real_ones(api, agent, nurse):
+    client = api.as_user(agent)
+    read = client.get(f"/api/v1/contacts/{nurse.pk}/").json()
+    response = client.patch(
+        f"/api/v1/contacts/{nurse.pk}/", {"email": read["email"], "role": "科护士长"}, format="json"
+    )
+    assert response.status_code == 200
+    nurse.refresh_from_db()
+    assert (nurse.email, nurse.role) == ("qian@h1.example.cn", "科护士长")
+
+
+@pytest.mark.django_db
+def test_the_trail_never_names_a_contact_in_clear(agent, nurse):
+    events = AuditEvent.objects.filter(object_type="customers.contact", object_id=str(nurse.pk))
+    assert events.exists()
+    assert all("钱护士长" not in event.object_repr for event in events)
+
+
+@pytest.mark.django_db
+def test_a_role_that_may_not_list_contacts_sees_no_contacts_tab(client, hospital_a, nurse, company):
+    from medservice.accounts.choices import Role
+    from tests.factories import user_with_role
+
+    store = user_with_role(Role.STORE_STAFF, company)
+    client.force_login(store)
+    page = client.get(f"/customers/organizations/{hospital_a.pk}/").content.decode()
+    # Store staff may list devices, not contacts, departments, deliveries or contracts.
+    assert page.count('class="table table-sm mb-0 related-records"') == 1
+    assert "钱护士长" not in page

@@ -73,3 +73,25 @@ def test_the_a4_sheet_holds_a_label_per_selected_device(client, agent, hospital_
     ).content.decode()
     assert sheet.count('<figure class="device-label">') == 2
     assert "2 labels. Print this page on A4 (scale 100%)." in sheet
+
+
+@pytest.mark.django_db
+def test_trace_shows_sales_lines_and_holds_only_to_roles_that_may_see_them(
+    api, distributor, hospital_a
+):
+    from medservice.accounts.choices import Role
+    from tests.factories import user_with_role
+
+    hospital_a.served_by.add(distributor)
+    unit = DeviceFactory(organization=hospital_a, batch_number="B2309")
+    engineer = user_with_role(Role.DISTRIBUTOR_ENGINEER, distributor)
+    body = (
+        api.as_user(engineer)
+        .get("/api/v1/trace/", {"device_model": unit.device_model_id, "batch_number": "B2309"})
+        .json()
+    )
+    assert ([row["id"] for row in body["devices"]], body["delivery_lines"], body["holds"]) == (
+        [unit.pk],
+        [],
+        [],
+    )

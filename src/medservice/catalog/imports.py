@@ -27,7 +27,13 @@ from medservice.catalog.services import (
     device_model_update,
 )
 from medservice.catalog.validators import normalize_registration_number, validate_udi_di
-from medservice.core.imports import ImportColumn, ImportSpec, LabelChoiceField, import_spec_register
+from medservice.core.imports import (
+    ImportColumn,
+    ImportSpec,
+    LabelChoiceField,
+    import_changes,
+    import_spec_register,
+)
 
 # 2026-03-01, 2026/3/1, 2026.3.1, 2026年3月1日; a time after the day (as a date cell saved
 # as text may carry) is ignored. Real Excel date cells reach the form as ISO text already.
@@ -109,8 +115,9 @@ class AliasChoiceField(LabelChoiceField):
 
 
 def changed(instance: Any, data: dict[str, Any]) -> dict[str, Any]:
-    """The items of `data` that differ from the record."""
-    return {key: value for key, value in data.items() if getattr(instance, key) != value}
+    """The items of `data` that differ from the record (columns missing from the file are left
+    alone, see core.imports.import_changes)."""
+    return import_changes(instance, data)
 
 
 def add_problems(form: forms.Form, problems: dict[str, list[str]]) -> None:

@@ -63,6 +63,13 @@ def audit_value(value: Any) -> Any:
     return str(value)
 
 
+def audit_repr(obj: models.Model) -> str:
+    """How the trail names the record: never a person's name in clear (sealed fields say so)."""
+    if "name" in getattr(obj, "audit_personal", ()):
+        return f"{obj._meta.verbose_name} #{obj.pk}"
+    return str(obj)
+
+
 def object_type_of(obj: models.Model) -> str:
     return obj._meta.label_lower
 
@@ -111,7 +118,7 @@ def audit_record(
         detail=detail,
         object_type=object_type_of(obj),
         object_id=str(obj.pk),
-        object_repr=str(obj)[:200],
+        object_repr=audit_repr(obj)[:200],
         changes=changes,
         reason=reason or context.reason,
         request_id=context.request_id,

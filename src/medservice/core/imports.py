@@ -10,6 +10,7 @@ natural key, and how to apply a clean row (usually the app's create/update servi
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import io
 from collections.abc import Callable, Iterator
@@ -25,6 +26,27 @@ from medservice.core.context import audit_context
 from medservice.core.models import ImportJob
 
 PROGRESS_EVERY = 50
+
+# While rows are applied: (the spec's column fields, the fields the file has a column for).
+# A column left out of the file must leave existing records' values alone, never empty them.
+_COLUMNS: contextvars.ContextVar[tuple[frozenset[str], frozenset[str]] | None] = (
+    contextvars.ContextVar("medservice_import_columns", default=None)
+)
+
+
+def import_changes(instance: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """The values of `data` that differ from the stored record, leaving out the fields whose
+    column the file does not have (so a short file never empties other fields)."""
+    columns = _COLUMNS.get()
+    skipped: frozenset[str] = frozenset()
+    if columns is not None:
+        all_fields, present = columns
+        skipped = all_fields - present
+    return {
+        key: value
+        for key, value in data.items()
+        if key not in skipped and getattr(instance, key) != value
+    }
 
 
 @dataclass(frozen=True)
@@ -203,6 +225,8 @@ def import_run(job_id: int) -> ImportJob:
             return _finish(job, ImportJob.Status.VALID, errors=[])
         ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.IMPORTING)
         counts = {"created": 0, "updated": 0, "unchanged": 0}
+        present = frozenset(column.field for column in map_columns(spec, header).values())
+        token = _COLUMNS.set((frozenset(column.field for column in spec.columns), present))
         try:
             with (
                 transaction.atomic(),
@@ -215,6 +239,8 @@ def import_run(job_id: int) -> ImportJob:
             return _finish(
                 job, ImportJob.Status.FAILED, errors=[{"row": 0, "column": "", "message": message}]
             )
+        finally:
+            _COLUMNS.reset(token)
         job.created_count, job.updated_count, job.unchanged_count = (
             counts["created"],
             counts["updated"],

@@ -229,6 +229,9 @@ class ResourceDetailView(ResourceMixin, View):
         related = []
         for tab in self.resource.related:
             rows = tab.rows(obj, request.user)
+            meta = rows.model._meta
+            if not request.user.has_perm(f"{meta.app_label}.view_{meta.model_name}"):
+                continue  # a role that may not list these records sees no tab for them
             listed = list(rows[: tab.limit])
             related.append(
                 {

@@ -43,7 +43,7 @@ class DepartmentForm(ResourceForm):
 
 
 class ContactForm(ResourceForm):
-    SENSITIVE = ("phone", "mobile", "wechat_id")
+    SENSITIVE = ("phone", "mobile", "email", "wechat_id")
 
     class Meta:
         model = Contact

@@ -9,7 +9,13 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
-from medservice.core.imports import ImportColumn, ImportSpec, LabelChoiceField, import_spec_register
+from medservice.core.imports import (
+    ImportColumn,
+    ImportSpec,
+    LabelChoiceField,
+    import_changes,
+    import_spec_register,
+)
 from medservice.core.services import record_create, record_update
 from medservice.customers.choices import HospitalGrade, OrganizationKind
 from medservice.customers.models import Contact, Department, Organization
@@ -18,7 +24,7 @@ from medservice.customers.validators import validate_credit_code, validate_phone
 
 
 def _changed(instance: Any, data: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in data.items() if getattr(instance, key) != value}
+    return import_changes(instance, data)
 
 
 class OrganizationRowForm(forms.Form):

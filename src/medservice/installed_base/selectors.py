@@ -96,6 +96,8 @@ def trace_batch(
         return Trace([], [], [])
     devices = Device.objects.all() if user is None else devices_visible_to(user)
     lines = DeliveryLine.objects.all() if user is None else delivery_lines_visible_to(user)
+    if user is not None and not user.has_perm("installed_base.view_deliveryline"):
+        lines = lines.none()  # the role may see units, not sales records
     identity: dict[str, Any] = {"device_model_id": model_id}
     if batch_number:
         identity["batch_number"] = batch_number
@@ -112,7 +114,9 @@ def trace_batch(
         .order_by("delivery__delivered_on", "pk")
     )
     holds: list[Hold] = []
-    if user is None or user_scope(user) == "internal":
+    if user is None or (
+        user_scope(user) == "internal" and user.has_perm("installed_base.view_hold")
+    ):
         holds = list(
             holds_active_matching(
                 device_model=model_id, batch_number=batch_number, serial_number=serial_number

@@ -18,9 +18,16 @@ class OrganizationSerializer(serializers.ModelSerializer):
             "kind",
             "name",
             "credit_code",
+            "hospital_grade",
+            "province",
+            "city",
+            "district",
+            "address",
+            "phone",
             "region",
             "parent",
             "served_by",
+            "salesperson",
             "notes",
             "version",
             "created_at",
@@ -103,6 +110,22 @@ class ContactSerializer(serializers.ModelSerializer):
         return data
 
     def validate(self, attrs):
+        if self.instance is not None:
+            # A client that sends back what it read (masked) must not overwrite the real value.
+            for name, mask in (
+                ("phone", mask_phone),
+                ("mobile", mask_phone),
+                ("email", mask_text),
+                ("wechat_id", mask_text),
+            ):
+                current = getattr(self.instance, name) or ""
+                if (
+                    name in attrs
+                    and current
+                    and attrs[name] == mask(current)
+                    and attrs[name] != current
+                ):
+                    attrs.pop(name)
         department = attrs.get("department")
         organization = attrs.get("organization") or getattr(self.instance, "organization", None)
         if (
