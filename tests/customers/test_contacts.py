@@ -246,3 +246,37 @@ def test_a_role_that_may_not_list_contacts_sees_no_contacts_tab(client, hospital
     # Store staff may list devices, not contacts, departments, deliveries or contracts.
     assert page.count('class="table table-sm mb-0 related-records"') == 1
     assert "钱护士长" not in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_invitation_mails_a_link_that_sets_the_password(client, settings):
+    import re
+
+    from django.core import mail
+
+    from medservice.accounts.choices import Role
+    from tests.factories import CompanyFactory, OrganizationFactory, user_with_role
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.MEDSERVICE_PUBLIC_URL = "https://service.example.cn"
+    company = CompanyFactory()
+    agent = user_with_role(Role.SERVICE_AGENT, company)
+    nurse = ContactFactory(
+        organization=OrganizationFactory(), email="qian@h1.example.cn", language="en"
+    )
+    user = contact_invite(actor=agent, contact=nurse, consent_text="同意", consent_given=True)
+
+    (message,) = mail.outbox
+    assert message.to == ["qian@h1.example.cn"]
+    link = re.search(r"https://service\.example\.cn(/accounts/password/\S+/)", message.body).group(
+        1
+    )
+    form = client.get(link, follow=True)
+    assert form.status_code == 200
+    done = client.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "Long-enough-pass-42", "new_password2": "Long-enough-pass-42"},
+    )
+    assert (done.status_code, done["Location"]) == (302, "/accounts/login/")
+    user.refresh_from_db()
+    assert user.check_password("Long-enough-pass-42")

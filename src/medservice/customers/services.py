@@ -97,7 +97,38 @@ def contact_invite(*, actor: Any, contact: Contact, consent_text: str, consent_g
         contact.consent_given_at = timezone.now()
         contact.consent_text = consent_text.strip()
         contact.save()
+        _send_invitation(user)
     return user
+
+
+def _send_invitation(user: User) -> None:
+    """Inbox and e-mail with a one-time link to set the password (Django's reset token)."""
+    from django.conf import settings
+    from django.contrib.auth.tokens import default_token_generator
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    from medservice.core.notifications import notify
+
+    path = reverse(
+        "accounts:password-set",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    company = Organization.objects.filter(kind="company", parent__isnull=True).first()
+    notify(
+        recipients=[user],
+        template="portal_invitation",
+        context={
+            "name": user.get_full_name() or user.get_username(),
+            "username": user.get_username(),
+            "company": company.name if company else "MedService",
+            "link": f"{settings.MEDSERVICE_PUBLIC_URL.rstrip('/')}{path}",
+        },
+    )
 
 
 def contact_anonymise(*, actor: Any, contact: Contact, reason: str) -> Contact:
