@@ -280,3 +280,12 @@ def test_an_invitation_mails_a_link_that_sets_the_password(client, settings):
     assert (done.status_code, done["Location"]) == (302, "/accounts/login/")
     user.refresh_from_db()
     assert user.check_password("Long-enough-pass-42")
+
+
+@pytest.mark.django_db
+def test_without_javascript_the_shown_value_comes_as_a_message(client, agent, nurse):
+    client.force_login(agent)
+    page = client.post(
+        f"/customers/contacts/{nurse.pk}/unmask/phone/", follow=True
+    ).content.decode()
+    assert "phone: 138-1234-5678" in page

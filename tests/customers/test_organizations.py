@@ -310,3 +310,17 @@ def test_links_changed_from_the_distributors_side_are_audited_on_the_customer(di
         {"served_by": [[], [distributor.pk]]},
         {"served_by": [[distributor.pk], []]},
     ]
+
+
+@pytest.mark.django_db
+def test_deleting_a_distributor_records_the_lost_link_on_each_customer(administrator):
+    from medservice.core.services import record_delete
+
+    distributor = OrganizationFactory(kind="distributor", name="旧经销商")
+    hospital = OrganizationFactory()
+    hospital.served_by.add(distributor)
+    record_delete(actor=administrator, instance=distributor, reason="停止合作")
+    latest = AuditEvent.objects.filter(
+        object_type="customers.organization", object_id=str(hospital.pk)
+    ).latest("id")
+    assert (latest.changes, latest.reason) == ({"served_by": [[distributor.pk], []]}, "停止合作")

@@ -248,6 +248,20 @@ def _guard_retention(sender: type, instance: models.Model, **kwargs: Any) -> Non
         from medservice.core.retention import retention_check_delete
 
         retention_check_delete(instance)
+    _audit_links_lost_on_delete(instance)
+
+
+def _audit_links_lost_on_delete(instance: models.Model) -> None:
+    """Deleting a record removes it from other records' many-to-many fields (a distributor
+    from the hospitals it served) without a signal: record that change on each of them."""
+    for relation in instance._meta.related_objects:
+        if not relation.many_to_many or not issubclass(relation.related_model, AuditedModel):
+            continue
+        name = relation.field.name
+        for owner in getattr(instance, relation.get_accessor_name()).all():
+            before = sorted(getattr(owner, name).values_list("pk", flat=True))
+            after = [pk for pk in before if pk != instance.pk]
+            audit_record(owner, AuditAction.UPDATE, before={name: before}, after={name: after})
 
 
 @receiver(post_delete)

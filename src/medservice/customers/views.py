@@ -27,6 +27,9 @@ def contact_unmask_view(request: HttpRequest, pk: int, field: str) -> HttpRespon
         raise Http404 from None
     if request.htmx:
         return HttpResponse(f'<span class="font-monospace">{escape(value)}</span>')
+    # Without JavaScript the page reloads: the value shown once, as a message on it.
+    label = contact._meta.get_field(field).verbose_name
+    messages.info(request, f"{label}: {value}")
     return redirect("customers:contacts-detail", pk=contact.pk)
 
 
