@@ -319,8 +319,9 @@ def test_deleting_a_distributor_records_the_lost_link_on_each_customer(administr
     distributor = OrganizationFactory(kind="distributor", name="旧经销商")
     hospital = OrganizationFactory()
     hospital.served_by.add(distributor)
+    distributor_id = distributor.pk
     record_delete(actor=administrator, instance=distributor, reason="停止合作")
     latest = AuditEvent.objects.filter(
         object_type="customers.organization", object_id=str(hospital.pk)
     ).latest("id")
-    assert (latest.changes, latest.reason) == ({"served_by": [[distributor.pk], []]}, "停止合作")
+    assert (latest.changes, latest.reason) == ({"served_by": [[distributor_id], []]}, "停止合作")
