@@ -69,7 +69,7 @@ format: $(BIN)/medservice
 	@$(BIN)/ruff check --fix .
 
 migrations-check: $(BIN)/medservice
-	@$(BIN)/medservice makemigrations --check --dry-run
+	@MEDSERVICE_DEMO=1 $(BIN)/medservice makemigrations --check --dry-run
 
 schemathesis: $(BIN)/medservice
 	@bash scripts/schemathesis.sh

@@ -78,7 +78,9 @@ def test_production_settings_refuse_to_start_without_the_field_encryption_key(tm
 
 
 def test_hyphenated_command_names_work(tmp_path):
-    result = run_medservice("verify-audit", "--help", env={"MEDSERVICE_VAR_DIR": str(tmp_path)})
+    result = run_medservice(
+        "verify-audit", "--help", env={"MEDSERVICE_VAR_DIR": str(tmp_path), "MEDSERVICE_DEMO": "1"}
+    )
     assert result.returncode == 0
     assert "Recompute the audit hash chain" in result.stdout
 
@@ -117,3 +119,9 @@ def test_seed_demo_if_empty_leaves_a_used_database_alone(company):
     UserFactory(organization=company)
     call_command("seed_demo", "--if-empty")
     assert User.objects.count() == 1
+
+
+def test_an_embedded_install_outside_demo_mode_refuses_to_start_without_the_key(tmp_path):
+    result = run_medservice("check", env={"MEDSERVICE_VAR_DIR": str(tmp_path)})
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEY must be set outside demo mode" in result.stderr

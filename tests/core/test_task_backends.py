@@ -35,7 +35,12 @@ def medservice(*arguments: str, env: dict[str, str]) -> str:
 def test_the_rq_backend_runs_a_task_through_redis(tmp_path):
     connection = redis.Redis.from_url(REDIS_URL)
     connection.flushdb()
-    env = {"TASK_BACKEND": "rq", "REDIS_URL": REDIS_URL, "MEDSERVICE_VAR_DIR": str(tmp_path)}
+    env = {
+        "TASK_BACKEND": "rq",
+        "REDIS_URL": REDIS_URL,
+        "MEDSERVICE_VAR_DIR": str(tmp_path),
+        "MEDSERVICE_DEMO": "1",
+    }
     task_id = medservice(
         "shell",
         "-c",

@@ -290,12 +290,13 @@ MEDSERVICE_SMS_BACKEND = env("SMS_BACKEND", "medservice.core.messaging.LoggingMe
 # --- Personal-data encryption ---------------------------------------------------------------
 FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY")
 if not FIELD_ENCRYPTION_KEY:
-    if not (MEDSERVICE_DEMO or TESTING or EMBEDDED):
+    if not (MEDSERVICE_DEMO or TESTING):
         raise ImproperlyConfigured(
             "FIELD_ENCRYPTION_KEY must be set outside demo mode: personal data is encrypted "
-            "at rest with it."
+            "at rest with it. Set it to a long random value and keep it safe (losing it loses "
+            "the data); MEDSERVICE_DEMO=1 runs a demo with a derived key."
         )
-    # Demo and embedded installs derive a key of their own from the secret key.
+    # A demo (and the test suite) derives a key of its own from the secret key.
     FIELD_ENCRYPTION_KEY = f"derived:{SECRET_KEY}"
 
 # --- Security -------------------------------------------------------------------------------
