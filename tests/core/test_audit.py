@@ -14,6 +14,7 @@ from medservice.core.models import AuditEvent, AuditSeal
 from medservice.core.services import record_create, record_delete, record_update
 from medservice.customers.models import Organization
 from tests.factories import OrganizationFactory
+from tests.testapp.models import ServiceRecord
 
 
 def events_for(obj) -> list[AuditEvent]:
@@ -216,3 +217,57 @@ def test_concurrent_writers_and_sealers_leave_one_valid_chain():
     report = audit_verify_chain()
     assert (report.ok, report.checked, report.pending) == (True, 20, 0)
     assert sorted(AuditSeal.objects.values_list("chain_index", flat=True)) == list(range(1, 21))
+
+
+@pytest.mark.django_db
+def test_loading_records_takes_no_audit_snapshot_until_one_is_saved():
+    OrganizationFactory.create_batch(3)
+
+    loaded = list(Organization.objects.order_by("pk"))
+
+    assert [("_audit_snapshot" in row.__dict__) for row in loaded] == [False, False, False]
+    loaded[0].region = "杭州"
+    loaded[0].save()
+    assert "_audit_snapshot" in loaded[0].__dict__
+    assert events_for(loaded[0])[-1].changes["region"][1] == "杭州"
+
+
+@pytest.mark.django_db
+def test_a_json_value_changed_in_place_after_loading_is_diffed_against_the_loaded_value():
+    organization = OrganizationFactory()
+    record = ServiceRecord.objects.create(
+        organization=organization, title="PM", checklist={"battery": "ok"}
+    )
+    loaded = ServiceRecord.objects.get(pk=record.pk)
+
+    loaded.checklist["battery"] = "replaced"
+    loaded.save()
+
+    assert events_for(record)[-1].changes == {
+        "checklist": [{"battery": "ok"}, {"battery": "replaced"}]
+    }
+
+
+@pytest.mark.django_db
+def test_a_save_after_refresh_from_db_diffs_against_the_reloaded_values():
+    organization = OrganizationFactory(region="上海")
+    stale = Organization.objects.get(pk=organization.pk)
+    Organization.objects.filter(pk=organization.pk).update(region="杭州")
+
+    stale.refresh_from_db()
+    stale.region = "南京"
+    stale.save()
+
+    assert events_for(organization)[-1].changes == {"region": ["杭州", "南京"]}
+
+
+@pytest.mark.django_db
+def test_a_deferred_field_loaded_later_joins_the_snapshot():
+    organization = OrganizationFactory(region="上海", name="县中医院")
+    partial = Organization.objects.only("pk", "name").get(pk=organization.pk)
+
+    assert partial.region == "上海"  # loads the deferred field
+    partial.region = "杭州"
+    partial.save()
+
+    assert events_for(organization)[-1].changes == {"region": ["上海", "杭州"]}

@@ -15,6 +15,7 @@ class ServiceRecord(AuditedModel, RetainedModel, SignableModel):
     title = models.CharField(max_length=100)
     serviced_on = models.DateField(default=datetime.date(2026, 1, 5))
     status = models.CharField(max_length=20, default="open")
+    checklist = models.JSONField(default=dict, blank=True)
 
     mutable_after_signing = frozenset({"status"})
 

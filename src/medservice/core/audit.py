@@ -135,7 +135,7 @@ def audit_save(
     with transaction.atomic(using=using):
         before: dict[str, Any] = {}
         if not creating:
-            before = getattr(obj, "_audit_snapshot", None) or _load_current(obj)
+            before = obj.audit_snapshot() or _load_current(obj)
             _refuse_frozen_change(obj, before)
             obj.version = (obj.version or 0) + 1
             if kwargs.get("update_fields") is not None:
@@ -149,6 +149,7 @@ def audit_save(
         audit_record(
             obj, AuditAction.CREATE if creating else AuditAction.UPDATE, before=before, after=after
         )
+        obj.__dict__.pop("_audit_loaded", None)
         obj._audit_snapshot = after
 
 
@@ -188,11 +189,6 @@ def audit_bulk_update(queryset: models.QuerySet, values: dict[str, Any]) -> int:
             row, AuditAction.UPDATE, before=row.audit_values(), after=fresh[row.pk].audit_values()
         )
     return count
-
-
-# Before-values between a pre_ and post_ signal; keyed by relation and row, since the reverse
-# side hands us fresh instances of the records whose field changes.
-_M2M_BEFORE: dict[tuple[Any, Any, str], list[Any]] = {}
 
 
 # Before-values between a pre_ and a post_ signal, keyed by relation, row and field: the
