@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db.models import Count
 from django.test import override_settings
 
 from medservice.catalog.models import DeviceModel
@@ -30,7 +31,7 @@ def test_the_full_demo_seeds_the_installed_base_once(today):
     first = counts()
     call_command("seed_demo")
     assert counts() == first
-    assert 55 <= Device.objects.count() <= 65
+    assert 280 <= Device.objects.count() <= 320
     assert all(
         re.fullmatch(r"[A-Z0-9]+-\d{4}-\d{5}", serial)
         for serial in Device.objects.values_list("serial_number", flat=True)
@@ -47,6 +48,14 @@ def test_the_full_demo_seeds_the_installed_base_once(today):
     # Batch lines of consumables stay as lines; several units share a batch.
     assert DeliveryLine.objects.filter(serial_number="", quantity__gt=1).exists()
     assert Device.objects.filter(batch_number="2303").count() > 5
+    # A batch spread over several customers is what a recall has to reach.
+    shared_batches = (
+        Device.objects.values("device_model", "batch_number")
+        .annotate(customers=Count("organization", distinct=True))
+        .filter(customers__gte=2)
+    )
+    assert shared_batches.count() >= 5
+    assert Device.objects.values("device_model").distinct().count() >= 12
 
 
 def test_the_installed_base_demo_runs_without_the_catalogue_demo():
@@ -55,6 +64,6 @@ def test_the_installed_base_demo_runs_without_the_catalogue_demo():
     seed_organizations_and_users()
     seed_installed_base()
     first = counts()
-    assert first[2] >= 55  # the units, on minimal models created by their natural keys
+    assert first[2] >= 280  # the units, on minimal models created by their natural keys
     seed_installed_base()
     assert counts() == first

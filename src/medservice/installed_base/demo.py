@@ -1,6 +1,7 @@
-"""Demo installed base: deliveries to the demo hospitals, clinic and stores with ~60 serial
-units (monitors, pumps, ventilators, ultrasound, glucose meters) and batch lines of strips and
-single-use syringes; acceptances, some expired warranties, three contracts and one batch hold.
+"""Demo installed base: deliveries to the demo hospitals, clinic and stores with about 300
+serial units (monitors, infusion and syringe pumps, infusion stands, ventilators, ultrasound,
+glucose meters; several sharing a batch) and batch lines of strips and single-use syringes;
+acceptances, some expired warranties, three contracts and one batch hold.
 
 Idempotent: deliveries are keyed by their invoice number, contracts by customer and kind, the
 hold by model and batch. Works whether or not the catalogue demo ran first: device models are
@@ -27,6 +28,7 @@ from medservice.installed_base.models import Delivery, Device, Hold, ServiceCont
 COMPANY = "康达医疗器械有限公司"
 HUAKANG = "深圳华康生物医疗电子有限公司"
 HENGTAI = "江苏恒泰医疗用品有限公司"
+VITALIS = "Vitalis Medizintechnik GmbH"
 KANGBO = "南京康博医疗用品供应链有限公司"
 
 
@@ -64,6 +66,33 @@ MODELS = {
         HUAKANG, "HK-U60", "彩色多普勒超声诊断系统", RiskClass.CLASS_II, "粤械注准20202060189",
         supplier=HUAKANG, warranty_months=36,
     ),
+    "portable_monitor": DemoModel(
+        COMPANY, "KD-M5", "便携式病人监护仪", RiskClass.CLASS_II, "沪械注准20222070412",
+        warranty_months=24,
+    ),
+    "huakang_monitor": DemoModel(
+        HUAKANG, "HK-M12", "多参数病人监护仪", RiskClass.CLASS_II, "粤械注准20202070156",
+        supplier=HUAKANG, warranty_months=18,
+    ),
+    "syringe_pump": DemoModel(
+        COMPANY, "KD-SP200", "注射泵", RiskClass.CLASS_III, "国械注准20223140218"
+    ),
+    "infusion_stand": DemoModel(
+        COMPANY, "KD-IVS01", "医用输液架", RiskClass.CLASS_I, "沪械备20200012号",
+        product_type=ProductType.NON_ACTIVE,
+    ),
+    "transport_ventilator": DemoModel(
+        VITALIS, "Vitalis T300", "转运呼吸机", RiskClass.CLASS_III, "国械注进20193080112",
+        warranty_months=24, life_support=True,
+    ),
+    "noninvasive_ventilator": DemoModel(
+        HUAKANG, "HK-NV20", "无创呼吸机", RiskClass.CLASS_II, "粤械注准20212080233",
+        supplier=HUAKANG, warranty_months=24,
+    ),
+    "portable_ultrasound": DemoModel(
+        HUAKANG, "HK-U30", "便携式彩色多普勒超声诊断系统", RiskClass.CLASS_II,
+        "粤械注准20222060077", supplier=HUAKANG, warranty_months=36,
+    ),
     "meter": DemoModel(
         COMPANY, "KD-G100", "血糖仪", RiskClass.CLASS_II, "沪械注准20202220311",
         warranty_months=24,
@@ -87,6 +116,13 @@ SERIAL_PREFIX = {
     "ventilator": "HV9",
     "ultrasound": "HU60",
     "meter": "KG1",
+    "portable_monitor": "KM5",
+    "huakang_monitor": "HM12",
+    "syringe_pump": "SP2",
+    "infusion_stand": "IVS1",
+    "transport_ventilator": "VT3",
+    "noninvasive_ventilator": "HNV2",
+    "portable_ultrasound": "HU30",
 }
 PRICES = {
     "monitor": Decimal("38600"),
@@ -94,6 +130,13 @@ PRICES = {
     "ventilator": Decimal("268000"),
     "ultrasound": Decimal("455000"),
     "meter": Decimal("298"),
+    "portable_monitor": Decimal("16800"),
+    "huakang_monitor": Decimal("42500"),
+    "syringe_pump": Decimal("9600"),
+    "infusion_stand": Decimal("680"),
+    "transport_ventilator": Decimal("186000"),
+    "noninvasive_ventilator": Decimal("58000"),
+    "portable_ultrasound": Decimal("238000"),
     "strips": Decimal("65"),
     "syringe": Decimal("0.45"),
 }
@@ -118,62 +161,66 @@ class Lot:
     quantity: int
 
 
-# (invoice number, customer name, days ago, lines, accepted after how many days or None)
+# (invoice number, customer name, days ago, lines, accepted after how many days or None).
+# Serial ranges never overlap within a model and batch; batches 2303, 2401, 2402, 2403, 2406,
+# 2409, 2310 and 2311 are each spread over two or three customers, as real batches are.
+FIRST, COUNTY, MATERNITY = "市第一人民医院", "县中医院", "妇幼保健院"
+CLINIC, STORE, OWN_STORE = (
+    "阳光社区卫生服务中心",
+    "百姓健康大药房 人民路店",
+    "康达医疗 南京路体验店",
+)
 DELIVERIES: list[tuple[str, str, int, list[Units | Lot], int | None]] = [
-    ("44031001", "市第一人民医院", 1010, [Units("monitor", "2303", 101, 8)], 12),
-    ("44031002", "市第一人民医院", 720, [Units("pump", "2305", 41, 6)], 7),
-    ("44031003", "市第一人民医院", 480, [Units("ventilator", "2401", 11, 3)], 14),
-    ("44031004", "市第一人民医院", 200, [Units("ultrasound", "2403", 7, 2)], 10),
-    ("44031005", "县中医院", 950, [Units("monitor", "2303", 121, 6)], 9),
-    (
-        "44031006",
-        "县中医院",
-        300,
-        [Units("pump", "2402", 61, 4), Units("ultrasound", "2403", 9, 2)],
-        6,
-    ),
-    (
-        "44031007",
-        "妇幼保健院",
-        150,
-        [Units("monitor", "2406", 301, 8), Units("pump", "2402", 65, 4)],
-        10,
-    ),
-    ("44031008", "妇幼保健院", 90, [Units("ventilator", "2401", 14, 2)], 12),
-    (
-        "44031009",
-        "阳光社区卫生服务中心",
-        60,
-        [Units("monitor", "2406", 309, 3), Units("meter", "2409", 1001, 2)],
-        5,
-    ),
+    ("44031001", FIRST, 1010, [Units("monitor", "2303", 101, 40)], 12),
+    ("44031002", FIRST, 720, [Units("pump", "2305", 41, 30)], 7),
+    ("44031003", FIRST, 480, [Units("ventilator", "2401", 11, 8)], 14),
+    ("44031004", FIRST, 200, [Units("ultrasound", "2403", 7, 3)], 10),
+    ("44031005", COUNTY, 950, [Units("monitor", "2303", 141, 20)], 9),
+    ("44031006", COUNTY, 300, [Units("pump", "2402", 61, 15), Units("ultrasound", "2403", 10, 2)], 6),
+    ("44031007", MATERNITY, 150, [Units("monitor", "2406", 301, 25), Units("pump", "2402", 76, 12)], 10),
+    ("44031008", MATERNITY, 90, [Units("ventilator", "2401", 19, 4)], 12),
+    ("44031009", CLINIC, 60, [Units("monitor", "2406", 326, 6), Units("meter", "2409", 1001, 4)], 5),
     (
         "44031010",
-        "百姓健康大药房 人民路店",
+        STORE,
         45,
         [
-            Units("meter", "2409", 1011, 6),
+            Units("meter", "2409", 1011, 10),
             Lot("strips", "250801", 200),
             Lot("strips", "250915", 150),
             Lot("syringe", "20250612", 500),
         ],
         None,
     ),
+    ("44031011", COUNTY, 30, [Lot("syringe", "20250612", 2000), Lot("strips", "250915", 300)], None),
+    ("44031012", OWN_STORE, 20, [Units("meter", "2409", 1031, 10), Lot("strips", "250801", 100)], None),
+    ("44031013", FIRST, 400, [Units("syringe_pump", "2311", 201, 30)], 8),
+    ("44031014", FIRST, 260, [Units("huakang_monitor", "2405", 51, 12)], 11),
     (
-        "44031011",
-        "县中医院",
-        30,
-        [Lot("syringe", "20250612", 2000), Lot("strips", "250915", 300)],
-        None,
+        "44031015",
+        COUNTY,
+        600,
+        [Units("syringe_pump", "2311", 231, 10), Units("noninvasive_ventilator", "2309", 21, 4)],
+        9,
     ),
     (
-        "44031012",
-        "康达医疗 南京路体验店",
-        20,
-        [Units("meter", "2409", 1031, 4), Lot("strips", "250801", 100)],
-        None,
+        "44031016",
+        MATERNITY,
+        380,
+        [Units("portable_monitor", "2310", 11, 12), Units("portable_ultrasound", "2312", 5, 2)],
+        7,
     ),
-]
+    (
+        "44031017",
+        FIRST,
+        35,
+        [Units("transport_ventilator", "2407", 3, 2), Units("infusion_stand", "2404", 101, 20)],
+        6,
+    ),
+    ("44031018", CLINIC, 25, [Units("portable_monitor", "2310", 23, 4)], 4),
+    # Delivered a fortnight ago, not yet installed: warranty will start at acceptance.
+    ("44031019", COUNTY, 15, [Units("pump", "2409", 101, 10)], None),
+]  # fmt: skip
 
 # (customer name, kind, model key, batch of the covered units, starts days ago, months, tier)
 CONTRACTS = [
