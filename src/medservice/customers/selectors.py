@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, Value, When
 
 from medservice.customers.choices import OrganizationKind
 from medservice.customers.models import Organization
@@ -77,3 +77,29 @@ def contacts_find_by_phone(user: Any, phone: str) -> QuerySet:
     if not digest:
         return contacts_visible_to(user).none()
     return contacts_visible_to(user).filter(Q(phone_index=digest) | Q(mobile_index=digest))
+
+
+def organizations_matching(user: Any, text: str) -> QuerySet[Organization]:
+    """The organisations `user` may see whose name contains `text` or whose credit code starts
+    with it, names starting with it first: what a person picking a customer types."""
+    queryset = organizations_visible_to(user)
+    text = text.strip()
+    if not text:
+        return queryset.order_by("name", "pk")
+    return (
+        queryset.filter(Q(name__icontains=text) | Q(credit_code__startswith=text.upper()))
+        .annotate(prefix_rank=Case(When(name__istartswith=text, then=Value(0)), default=Value(1)))
+        .order_by("prefix_rank", "name", "pk")
+    )
+
+
+def departments_matching(user: Any, text: str, organization_id: int | None = None) -> QuerySet:
+    """The departments `user` may see whose name contains `text`, within one organisation when
+    one is given (a device's department belongs to its owner)."""
+    queryset = departments_visible_to(user).select_related("organization")
+    if organization_id is not None:
+        queryset = queryset.filter(organization_id=organization_id)
+    text = text.strip()
+    if text:
+        queryset = queryset.filter(name__icontains=text)
+    return queryset.order_by("name", "organization__name", "pk")

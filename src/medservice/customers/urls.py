@@ -6,6 +6,8 @@ from medservice.customers.resources import contacts, departments, organizations
 
 app_name = "customers"
 urlpatterns = [
+    path("organizations/options/", views.organization_options, name="organization-options"),
+    path("departments/options/", views.department_options, name="department-options"),
     *resource_urlpatterns(organizations),
     *resource_urlpatterns(departments),
     *resource_urlpatterns(contacts),

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -7,11 +9,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from medservice.core.errors import DomainError
+from medservice.core.widgets import autocomplete_response
 from medservice.customers.resources import contacts
-from medservice.customers.selectors import contacts_visible_to
+from medservice.customers.selectors import (
+    contacts_visible_to,
+    departments_matching,
+    departments_visible_to,
+    organizations_matching,
+)
 from medservice.customers.services import PERSONAL_FIELDS, contact_invite, contact_unmask
 
 
@@ -85,3 +93,47 @@ def contact_invite_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 contact_invite_view.resource = contacts
+
+
+# --- Choices for the autocomplete (core.widgets.AutocompleteSelect) --------------------------
+
+
+def _may_pick_organizations(user: Any) -> bool:
+    # Every role that fills a form naming a customer may view organisations; departments are
+    # picked inside an organisation the user may see (warehouse staff registering a unit pick
+    # one without listing departments), so both searches ask for the same permission.
+    return user.has_perm("customers.view_organization")
+
+
+@login_required
+@require_GET
+def organization_options(request: HttpRequest) -> HttpResponse:
+    """The visible organisations matching `q` (name or credit code), at most a page of them."""
+    if not _may_pick_organizations(request.user):
+        raise Http404
+    matches = organizations_matching(request.user, request.GET.get("q", ""))
+    return autocomplete_response(
+        matches,
+        detail=lambda organization: " · ".join(
+            part for part in (organization.city, organization.credit_code) if part
+        ),
+    )
+
+
+@login_required
+@require_GET
+def department_options(request: HttpRequest) -> HttpResponse:
+    """The visible departments matching `q`, within `organization` when it is given."""
+    if not _may_pick_organizations(request.user):
+        raise Http404
+    organization = request.GET.get("organization", "").strip()
+    organization_id = None
+    if organization:
+        # Only an id the database can hold: a foreign-key lookup does not guard against overflow.
+        if not (organization.isascii() and organization.isdigit()) or len(organization) > 18:
+            return autocomplete_response(departments_visible_to(request.user).none())
+        organization_id = int(organization)
+    matches = departments_matching(
+        request.user, request.GET.get("q", ""), organization_id=organization_id
+    )
+    return autocomplete_response(matches, detail=lambda department: department.organization.name)

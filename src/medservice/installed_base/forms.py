@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from medservice.core.forms import ResourceForm
+from medservice.customers.forms import department_autocomplete, organization_autocomplete
 from medservice.customers.selectors import departments_visible_to, organizations_visible_to
 from medservice.installed_base.models import Delivery, Device, Hold, ServiceContract
 from medservice.installed_base.selectors import devices_visible_to
@@ -67,8 +68,12 @@ class DeviceForm(ServiceCheckedForm):
             "location",
         ]
         widgets = {
-            name: DateInput()
-            for name in ("production_date", "expiry_date", "installed_on", "accepted_on")
+            **{
+                name: DateInput()
+                for name in ("production_date", "expiry_date", "installed_on", "accepted_on")
+            },
+            "organization": organization_autocomplete(),
+            "department": department_autocomplete(),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -182,7 +187,7 @@ class DeliveryForm(ServiceCheckedForm):
             "salesperson",
             "notes",
         ]
-        widgets = {"delivered_on": DateInput()}
+        widgets = {"delivered_on": DateInput(), "organization": organization_autocomplete()}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -215,7 +220,11 @@ class ContractForm(ServiceCheckedForm):
             "renewal_reminder_days",
             "notes",
         ]
-        widgets = {"starts_on": DateInput(), "ends_on": DateInput()}
+        widgets = {
+            "starts_on": DateInput(),
+            "ends_on": DateInput(),
+            "organization": organization_autocomplete(),
+        }
         help_texts = {"number": gettext_lazy("Leave empty to number the contract automatically.")}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
