@@ -38,6 +38,7 @@ Results and their reading: docs/performance.md, "Installed base at scale".
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import cProfile
 import csv
@@ -53,6 +54,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 CHUNK = 100_000
 DEVICES_PER_BATCH = 50
@@ -810,7 +812,35 @@ def measure_trace(client: Any, headers: dict[str, str], devices: int, samples: i
         explain(query["sql"])
 
 
-def measure_pages(client: Any, headers: dict[str, str], devices: int, samples: int) -> None:
+@contextlib.contextmanager
+def as_before_deep_pages_and_search() -> Iterator[None]:
+    """What-if, in this process only: the pages as they were before docs/decisions/0006 —
+    numbered pages sliced by OFFSET (no deferred join, no sorting after filtering) and no
+    trigram indexes (dropped inside a transaction that is rolled back afterwards)."""
+    from django.db import connection, transaction
+
+    from medservice.core import pagination
+
+    original = pagination.page_rows
+    pagination.page_rows = lambda queryset, start, stop, total: queryset[start:stop]
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT indexname FROM pg_indexes WHERE tablename = 'installed_base_device' "
+                    "AND indexname LIKE '%%\\_trgm'"
+                )
+                for (name,) in cursor.fetchall():
+                    cursor.execute(f'DROP INDEX "{name}"')
+            yield
+            transaction.set_rollback(True)
+    finally:
+        pagination.page_rows = original
+
+
+def measure_pages(
+    client: Any, headers: dict[str, str], devices: int, samples: int, steps: set[str]
+) -> None:
     from django.utils import timezone
 
     from medservice.catalog.choices import Tracking
@@ -832,12 +862,21 @@ def measure_pages(client: Any, headers: dict[str, str], devices: int, samples: i
     today = timezone.localdate().isoformat()
     ui = "/installed-base/devices/"
     api = "/api/v1/devices/"
+    # The keyset cursor a client holds on reaching the last API page by following `next`: the
+    # id of the row before it (newest first), as the API's own links encode it.
+    before_last = Device.objects.order_by("-id").values_list("id", flat=True)[
+        (last_page_api - 1) * 50 - 1
+    ]
+    last_cursor = base64.b64encode(f"p={before_last}".encode()).decode()
+    part = serial[1:-1].lower()  # the middle of the serial, lower case: "b050000"
     cases = {
         "UI list, page 1": (ui, {}),
         f"UI list, last page ({last_page_ui:,})": (ui, {"page": last_page_ui}),
+        f"UI list, middle page ({last_page_ui // 2:,})": (ui, {"page": last_page_ui // 2}),
         "UI filtered: model + status": (ui, {"device_model": model.pk, "status": "in_service"}),
         "UI filtered: one customer": (ui, {"organization": owner}),
         "UI search by serial (q=)": (ui, {"q": serial}),
+        "UI search, part of a serial": (ui, {"q": part}),
         "UI filter serial_number= (exact)": (ui, {"serial_number": serial}),
         "UI warranty register": (
             ui,
@@ -845,12 +884,23 @@ def measure_pages(client: Any, headers: dict[str, str], devices: int, samples: i
         ),
         "API list, page 1": (api, {}),
         f"API list, last page ({last_page_api:,})": (api, {"page": last_page_api}),
+        "API list, last page by cursor": (api, {"cursor": last_cursor}),
+        f"API list, middle page ({last_page_api // 2:,})": (api, {"page": last_page_api // 2}),
         "API filtered: model + status": (api, {"device_model": model.pk, "status": "in_service"}),
         "API search by serial": (api, {"search": serial}),
+        "API search, part of a serial": (api, {"search": part}),
     }
+    # The second page of a search with a few hundred matches spread over the table, reached
+    # by the first page's `next` link (a cursor).
+    following = parse_qs(
+        urlsplit(client.get(api, {"search": "9999"}, **headers).json()["next"]).query
+    )
+    cases["API search '9999', page 2 by cursor"] = (api, {k: v[0] for k, v in following.items()})
     say(f"\n== Device list and API pages ({samples} requests each, {total:,} units) ==")
 
-    def run_cases(cases: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    def run_cases(
+        cases: dict[str, tuple[str, dict[str, Any]]], samples: int = samples
+    ) -> dict[str, Any]:
         say(
             f"  {'request':36} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'SQL p50':>8} "
             f"{'queries':>7} {'KiB':>6}"
@@ -877,12 +927,29 @@ def measure_pages(client: Any, headers: dict[str, str], devices: int, samples: i
         return slowest
 
     slowest = run_cases(cases)
-    say(
-        "\n  what-if (NOT the app as it is): the UI cases again with the organisation filter "
-        "rendered as a number input"
-    )
-    with organisation_filter_as_text():
-        run_cases({name: case for name, case in cases.items() if name.startswith("UI")})
+    if "select-whatif" in steps:
+        say(
+            "\n  what-if (NOT the app as it is): the UI cases again with the organisation filter "
+            "rendered as a number input"
+        )
+        with organisation_filter_as_text():
+            run_cases({name: case for name, case in cases.items() if name.startswith("UI")})
+    if "before" in steps:
+        before = max(5, samples // 4)
+        say(
+            f"\n  what-if (NOT the app as it is), {before} requests each: as before decision 0006 "
+            "(OFFSET pages, no trigram indexes)"
+        )
+        with as_before_deep_pages_and_search():
+            run_cases(
+                {
+                    name: case
+                    for name, case in cases.items()
+                    if any(word in name for word in ("page 1", "last page (", "middle", "search"))
+                    and "cursor" not in name
+                },
+                before,
+            )
     url, params = cases["UI list, page 1"]
     profiler = cProfile.Profile()
     profiler.enable()
@@ -919,7 +986,15 @@ def main() -> None:
     parser.add_argument("--profile-rows", type=int, default=2_000, help="0 skips the profile")
     parser.add_argument("--trace-samples", type=int, default=200)
     parser.add_argument("--page-samples", type=int, default=50)
+    parser.add_argument(
+        "--steps",
+        default="build,import,trace,pages,select-whatif,before",
+        help="which steps to run, comma-separated (build always tops up the data first): "
+        "build, import, trace, pages; with pages, select-whatif (the organisation filter as a "
+        "number input) and before (OFFSET pages, no trigram indexes)",
+    )
     args = parser.parse_args()
+    steps = {step.strip() for step in args.steps.split(",") if step.strip()}
 
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         raise SystemExit("Set DATABASE_URL=postgres://... (this benchmark is for PostgreSQL).")
@@ -955,16 +1030,18 @@ def main() -> None:
     report_build(timings)
 
     manager = User.objects.get(username="manager")
-    if args.import_rows:
+    if args.import_rows and "import" in steps:
         measure_import(manager, args.import_rows, args.profile_rows)
 
     client = Client(HTTP_ACCEPT_LANGUAGE="en", HTTP_HOST="127.0.0.1")
     client.force_login(manager)
     token = Token.objects.get_or_create(user=manager)[0].key
     headers = {"HTTP_AUTHORIZATION": f"Token {token}", "HTTP_ACCEPT": "application/json"}
-    measure_trace(client, headers, args.devices, args.trace_samples)
+    if "trace" in steps:
+        measure_trace(client, headers, args.devices, args.trace_samples)
     page_headers = {"HTTP_AUTHORIZATION": f"Token {token}"}
-    measure_pages(client, page_headers, args.devices, args.page_samples)
+    if "pages" in steps:
+        measure_pages(client, page_headers, args.devices, args.page_samples, steps)
 
 
 if __name__ == "__main__":

@@ -6,10 +6,21 @@ from __future__ import annotations
 import io
 
 import pytest
+from django import forms
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook
 
-from medservice.core.imports import import_confirm, import_start
+from medservice.core.audit import audit_bulk_create
+from medservice.core.imports import (
+    SPECS,
+    ImportBatch,
+    ImportColumn,
+    ImportRow,
+    ImportSpec,
+    import_confirm,
+    import_start,
+)
 from medservice.core.models import AuditEvent, ImportJob
 from medservice.customers.models import Contact, Organization
 from medservice.customers.validators import credit_code_check_character
@@ -332,3 +343,107 @@ def test_columns_left_out_of_a_file_leave_existing_values_alone(
     assert (job.status, job.updated_count, job.unchanged_count) == (ImportJob.Status.DONE, 0, 1)
     hospital = Organization.objects.get(credit_code=VALID_CODE)
     assert (hospital.hospital_grade, hospital.province, hospital.city) == ("3A", "上海市", "上海市")
+
+
+class CityRowForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    kind = forms.CharField(max_length=20)
+    city = forms.CharField(max_length=50, required=False)
+
+
+@pytest.fixture
+def batched_spec(monkeypatch):
+    """A spec checked and applied two rows at a time: its resolver turns a kind's text into
+    the kind (once per chunk), its check refuses a city, its apply writes in bulk."""
+    calls: dict[str, list] = {"resolved": [], "applied": []}
+
+    def resolve_kind(texts: set[str], user) -> dict:
+        calls["resolved"].append(sorted(texts))
+        kinds = {"医院": "hospital", "诊所": "clinic"}
+        return {
+            text: kinds[text] if text in kinds else ValidationError(f"{text} is no kind.")
+            for text in texts
+        }
+
+    def check(rows: list[ImportRow], user) -> None:
+        for row in rows:
+            if row.cleaned.get("city") == "火星":
+                row.add_error("city", "Not a city on Earth.")
+                row.add_error(None, "This row was refused.")
+
+    def apply(rows: list[dict], user) -> dict[str, int]:
+        calls["applied"].append([row["name"] for row in rows])
+        audit_bulk_create(
+            [Organization(name=row["name"], kind=row["kind"], city=row["city"]) for row in rows]
+        )
+        return {"created": len(rows)}
+
+    spec = ImportSpec(
+        kind="cities",
+        label="cities",
+        permission="customers.add_organization",
+        columns=[
+            ImportColumn("name", ("名称",), required=True),
+            ImportColumn("kind", ("类型",), required=True),
+            ImportColumn("city", ("城市",)),
+        ],
+        form_class=CityRowForm,
+        natural_key=lambda row: (row["name"],),
+        batch=ImportBatch(check=check, apply=apply, resolvers={"kind": resolve_kind}, size=2),
+    )
+    monkeypatch.setitem(SPECS, "cities", spec)
+    return calls
+
+
+@pytest.mark.django_db
+def test_a_batched_spec_reports_each_row_as_a_form_would(
+    importer, batched_spec, django_capture_on_commit_callbacks
+):
+    content = (
+        "名称,类型,城市\n甲医院,医院,上海市\n,飞船,\n乙诊所,诊所,火星\n甲医院,医院,\n".encode()
+    )
+
+    job = run(
+        importer, "cities", "c.csv", content, apply=True, capture=django_capture_on_commit_callbacks
+    )
+
+    # Fields in their declared order (the resolved column in its own place), then the check's.
+    assert job.errors == [
+        {"row": 3, "column": "名称", "message": "This field is required."},
+        {"row": 3, "column": "类型", "message": "飞船 is no kind."},
+        {"row": 4, "column": "城市", "message": "Not a city on Earth."},
+        {"row": 4, "column": "", "message": "This row was refused."},
+        {"row": 5, "column": "", "message": "The same record appears already in row 2."},
+    ]
+    assert batched_spec == {"resolved": [["医院", "飞船"], ["医院", "诊所"]], "applied": []}
+    assert not Organization.objects.filter(name="甲医院").exists()
+
+
+@pytest.mark.django_db
+def test_a_batched_spec_applies_its_clean_rows_a_chunk_at_a_time(
+    importer, batched_spec, django_capture_on_commit_callbacks
+):
+    content = "名称,类型,城市\n甲医院,医院,上海市\n乙诊所,诊所,\n丙医院,医院,杭州市\n".encode()
+
+    job = run(
+        importer, "cities", "c.csv", content, apply=True, capture=django_capture_on_commit_callbacks
+    )
+
+    assert (job.status, job.created_count, job.processed_rows) == (ImportJob.Status.DONE, 3, 3)
+    assert batched_spec["applied"] == [["甲医院", "乙诊所"], ["丙医院"]]
+    created = Organization.objects.filter(name__in=["甲医院", "乙诊所", "丙医院"]).order_by("pk")
+    assert [(org.name, org.kind, org.city) for org in created] == [
+        ("甲医院", "hospital", "上海市"),
+        ("乙诊所", "clinic", ""),
+        ("丙医院", "hospital", "杭州市"),
+    ]
+    events = AuditEvent.objects.filter(
+        object_type="customers.organization", object_id__in=[str(org.pk) for org in created]
+    ).order_by("id")
+    assert [
+        (event.action, event.job, event.actor_id, event.changes["name"]) for event in events
+    ] == [
+        ("create", "import:cities", importer.pk, [None, "甲医院"]),
+        ("create", "import:cities", importer.pk, [None, "乙诊所"]),
+        ("create", "import:cities", importer.pk, [None, "丙医院"]),
+    ]

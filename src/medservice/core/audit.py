@@ -14,11 +14,11 @@ import decimal
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connections, models, router, transaction
 from django.db.models.signals import m2m_changed, post_delete, pre_delete
 from django.dispatch import receiver
 from django.utils import timezone
@@ -84,6 +84,23 @@ def audit_record(
     reason: str = "",
 ) -> AuditEvent | None:
     """Write one audit event for `obj` in the current transaction."""
+    values = audit_event_values(
+        obj, action, before=before, after=after, detail=detail, reason=reason
+    )
+    return AuditEvent.objects.create(**values) if values is not None else None
+
+
+def audit_event_values(
+    obj: models.Model,
+    action: str,
+    *,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    detail: str = "",
+    reason: str = "",
+) -> dict[str, Any] | None:
+    """The fields of the event `audit_record` writes (None when an update changes nothing):
+    the one place an event's content is decided, for single writes and bulk paths alike."""
     if action == AuditAction.UPDATE:
         changes = {
             name: [before.get(name), value]
@@ -110,20 +127,20 @@ def audit_record(
     if context.action and action in (AuditAction.UPDATE, AuditAction.TRANSITION):
         # A named business action (a transition) marks the update it causes.
         action, detail = AuditAction.TRANSITION, detail or context.action
-    return AuditEvent.objects.create(
-        actor=actor,
-        actor_label=(actor.get_full_name() or actor.get_username()) if actor else "",
-        job=context.job,
-        action=action,
-        detail=detail,
-        object_type=object_type_of(obj),
-        object_id=str(obj.pk),
-        object_repr=audit_repr(obj)[:200],
-        changes=changes,
-        reason=reason or context.reason,
-        request_id=context.request_id,
-        client_address=context.client_address,
-    )
+    return {
+        "actor": actor,
+        "actor_label": (actor.get_full_name() or actor.get_username()) if actor else "",
+        "job": context.job,
+        "action": action,
+        "detail": detail,
+        "object_type": object_type_of(obj),
+        "object_id": str(obj.pk),
+        "object_repr": audit_repr(obj)[:200],
+        "changes": changes,
+        "reason": reason or context.reason,
+        "request_id": context.request_id,
+        "client_address": context.client_address,
+    }
 
 
 def audit_save(
@@ -189,6 +206,187 @@ def audit_bulk_update(queryset: models.QuerySet, values: dict[str, Any]) -> int:
             row, AuditAction.UPDATE, before=row.audit_values(), after=fresh[row.pk].audit_values()
         )
     return count
+
+
+# Below this many rows a multi-row INSERT is as quick as COPY and needs no ids reserved first.
+COPY_MIN_ROWS = 100
+
+
+def audit_bulk_create(
+    objs: Sequence[AuditedModel], *, using: str | None = None, batch_size: int = 1000
+) -> list[AuditedModel]:
+    """Insert new records of one model with one create event each — the event save() would
+    write (`audit_event_values`) — in a few statements per `batch_size` rows instead of two
+    per record: multi-row INSERTs, or on PostgreSQL (psycopg 3) COPY of the records (their
+    ids reserved from the table's sequence first, so the events can name them) and of their
+    events. Retention dates are computed as save() computes them. The events get ids in the
+    order of `objs`, and the sealer chains them by id like any other event.
+
+    Callers check the records first (the database constraints still hold): nothing here runs
+    full_clean() or save() signals. Call it inside the transaction that owns the records."""
+    objs = list(objs)
+    if not objs:
+        return objs
+    model = type(objs[0])
+    if any(type(obj) is not model for obj in objs):
+        raise TypeError("audit_bulk_create takes records of one model")
+    using = using or router.db_for_write(model)
+    connection = connections[using]
+    use_copy = _copy_possible(connection, model, len(objs))
+    with transaction.atomic(using=using, savepoint=False):
+        for obj in objs:
+            if isinstance(obj, RetainedModel):
+                obj.retain_until = obj.compute_retain_until()
+        if use_copy:
+            _copy_objects(connection, model, objs)
+        else:
+            models.QuerySet(model, using=using).bulk_create(objs, batch_size=batch_size)
+        events = []
+        for obj in objs:
+            after = obj.audit_values()
+            values = audit_event_values(obj, AuditAction.CREATE, before={}, after=after)
+            if values is not None:
+                events.append(values)
+            obj._audit_snapshot = after  # as audit_save leaves a saved record
+        if use_copy:
+            _copy_events(connection, events)
+        else:
+            AuditEvent.objects.using(using).bulk_create(
+                [AuditEvent(**values) for values in events], batch_size=batch_size
+            )
+    return objs
+
+
+def _copy_possible(connection: Any, model: type[models.Model], count: int) -> bool:
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    return (
+        connection.vendor == "postgresql"
+        and is_psycopg3
+        and count >= COPY_MIN_ROWS
+        and not model._meta.parents  # a child model's rows span two tables
+        # Values the database computes or defaults itself: left to INSERT, which knows them.
+        and not any(
+            field.generated or field.has_db_default() for field in model._meta.concrete_fields
+        )
+    )
+
+
+# Field classes whose database value, for a Python value of exactly this type, is the value
+# itself (get_db_prep_save on PostgreSQL returns it unchanged): COPY writes such values as
+# they are, skipping the per-value preparation that costs more than the COPY itself. Any
+# other field class (a subclass too, e.g. an encrypted text field) or value type goes
+# through the field.
+_COPY_AS_IS: dict[type[models.Field], type] = {
+    models.CharField: str,
+    models.TextField: str,
+    models.DateField: datetime.date,
+    models.DateTimeField: datetime.datetime,
+    models.BooleanField: bool,
+    models.IntegerField: int,
+    models.SmallIntegerField: int,
+    models.BigIntegerField: int,
+    models.PositiveIntegerField: int,
+    models.PositiveSmallIntegerField: int,
+    models.PositiveBigIntegerField: int,
+    models.AutoField: int,
+    models.BigAutoField: int,
+    models.SmallAutoField: int,
+}
+
+
+def _copy_preparer(field: models.Field, connection: Any) -> Callable[[Any], Any]:
+    """The function that turns one Python value of `field` into what COPY writes."""
+    target = field.target_field if type(field) is models.ForeignKey else field
+    plain = _COPY_AS_IS.get(type(target))
+    prepare = field.get_db_prep_save
+    # Most fields store None as NULL: asked once, not per row.
+    none_is_null = prepare(None, connection=connection) is None
+
+    def prepared(value: Any) -> Any:
+        if value is None and none_is_null:
+            return None
+        if type(value) is plain and (
+            # A naive date-time is made aware by the field (with a warning).
+            plain is not datetime.datetime or value.tzinfo is not None
+        ):
+            return value
+        return prepare(value, connection=connection)
+
+    return prepared
+
+
+def _copy_rows(
+    connection: Any, model: type[models.Model], fields: list[Any], rows: Iterator[list[Any]]
+) -> None:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    statement = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+    # psycopg's own cursor: Django's wrapper has no copy().
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _copy_objects(connection: Any, model: type[models.Model], objs: list[Any]) -> None:
+    """COPY new records into their table, ids reserved from its sequence for those without
+    one; each value as an INSERT would take it (pre_save for auto_now and the like)."""
+    meta = model._meta
+    missing = [obj for obj in objs if obj.pk is None]
+    if missing:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [connection.ops.quote_name(meta.db_table), meta.pk.column, len(missing)],
+            )
+            for obj, (pk,) in zip(missing, cursor.fetchall(), strict=True):
+                obj.pk = pk
+    fields = list(meta.concrete_fields)
+    plan = [
+        (
+            field.attname,
+            # Field.pre_save only reads the attribute; subclasses that do more are called.
+            None if type(field).pre_save is models.Field.pre_save else field,
+            _copy_preparer(field, connection),
+        )
+        for field in fields
+    ]
+    _copy_rows(
+        connection,
+        model,
+        fields,
+        (
+            [
+                prepared(getattr(obj, attname) if saver is None else saver.pre_save(obj, True))
+                for attname, saver, prepared in plan
+            ]
+            for obj in objs
+        ),
+    )
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+def _copy_events(connection: Any, events: list[dict[str, Any]]) -> None:
+    """COPY audit events from their fields' values (`audit_event_values`; a field it does not
+    name gets its default, as AuditEvent(**values) would); the table numbers them in order."""
+    fields = [field for field in AuditEvent._meta.concrete_fields if not field.primary_key]
+    plan = [
+        (field.name, field.is_relation, field.get_default, _copy_preparer(field, connection))
+        for field in fields
+    ]
+
+    def row(values: dict[str, Any]) -> list[Any]:
+        prepared_values = []
+        for name, relation, default, prepared in plan:
+            value = values[name] if name in values else default()
+            if relation and value is not None:
+                value = value.pk  # the event names its actor by id
+            prepared_values.append(prepared(value))
+        return prepared_values
+
+    _copy_rows(connection, AuditEvent, fields, (row(values) for values in events))
 
 
 # Before-values between a pre_ and a post_ signal, keyed by relation, row and field: the

@@ -61,12 +61,26 @@ def export_csv(
     return response
 
 
+def _xlsx_cell(sheet: Any, value: Any) -> Any:
+    if isinstance(value, int | float):
+        return value
+    text = str(value)
+    if text.startswith("="):
+        # What someone typed is text, never a formula (=HYPERLINK(...) in a complaint).
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.data_type = "s"
+        return cell
+    return text
+
+
 def export_xlsx(filename: str, headers: list[str], rows: Iterable[list[Any]]) -> HttpResponse:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(filename[:31])
     sheet.append(headers)
     for row in rows:
-        sheet.append([cell if isinstance(cell, int | float) else str(cell) for cell in row])
+        sheet.append([_xlsx_cell(sheet, cell) for cell in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     response = HttpResponse(

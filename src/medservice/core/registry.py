@@ -25,6 +25,8 @@ class Related:
     columns: list[str]
     detail_url_name: str = ""
     limit: int = 50
+    # A page listing all of them (a URL name taking the record's pk), linked under the tab.
+    more_url_name: str = ""
 
 
 @dataclass
@@ -55,6 +57,11 @@ class Resource:
     detail_view: Any = None  # a ResourceDetailView subclass with extra context, if any
     # Buttons acting on the rows ticked in the list: (label, url name taking ?ids=...).
     bulk_actions: list[tuple[Any, str]] = field(default_factory=list)
+    # The list's "New" button opens this page (a URL name) instead of the generic form.
+    create_url_name: str = ""
+    # A template rendering the list's rows instead of core/resource_list_rows.html (badges,
+    # countdowns); it gets the same context.
+    list_rows_template: str = ""
 
     @property
     def app_label(self) -> str:
@@ -86,6 +93,37 @@ def register(resource: Resource) -> Resource:
 def related_register(resource_name: str, related: Related) -> None:
     """Add a related-records tab to another app's resource page (later apps extend earlier)."""
     RESOURCES[resource_name].related.append(related)
+
+
+@dataclass
+class HomePanel:
+    """A panel an app adds to the home page (a role's own work): shown to users holding
+    `permission`; `context(request)` gives its template what it shows, in a fixed number of
+    queries."""
+
+    name: str
+    template: str
+    context: Callable[[Any], dict[str, Any]]
+    permission: str = ""
+    order: int = 100
+
+
+HOME_PANELS: dict[str, HomePanel] = {}
+
+
+def home_panel_register(panel: HomePanel) -> HomePanel:
+    HOME_PANELS[panel.name] = panel
+    return panel
+
+
+def home_panels_for(request: Any) -> list[dict[str, Any]]:
+    """The panels this user may see, in order, each with its template and context."""
+    user = request.user
+    return [
+        {"name": panel.name, "template": panel.template, **panel.context(request)}
+        for panel in sorted(HOME_PANELS.values(), key=lambda item: (item.order, item.name))
+        if not panel.permission or user.has_perm(panel.permission)
+    ]
 
 
 def resource_for_model(model: type[models.Model]) -> Resource | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
@@ -27,7 +28,8 @@ from medservice.core.errors import DomainError
 from medservice.core.exports import export_csv, export_xlsx, field_value, rows_of
 from medservice.core.models import AuditEvent, Notification
 from medservice.core.notifications import notification_mark_read
-from medservice.core.registry import Resource
+from medservice.core.pagination import DeferredJoinPaginator
+from medservice.core.registry import Resource, home_panels_for
 from medservice.core.selectors import audit_events_for_record
 
 PAGE_SIZE = 25
@@ -46,8 +48,19 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    # An app may land some users elsewhere (customer users on the customer portal): core asks
+    # each app's `landing_for(user)` rather than importing the apps.
+    for config in apps.get_app_configs():
+        landing = getattr(config, "landing_for", None)
+        url = landing(request.user) if landing is not None else ""
+        if url:
+            return HttpResponseRedirect(url)
     notifications = Notification.objects.filter(recipient=request.user, read_at__isnull=True)[:10]
-    return render(request, "core/home.html", {"notifications": notifications})
+    return render(
+        request,
+        "core/home.html",
+        {"notifications": notifications, "panels": home_panels_for(request)},
+    )
 
 
 @login_required
@@ -167,7 +180,8 @@ class ResourceListView(ResourceMixin, View):
         export = request.GET.get("export")
         if export in {"csv", "xlsx"}:
             return self.export(queryset, export)
-        page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+        # Deep pages join only their own rows, never the skipped ones (core/pagination.py).
+        page = DeferredJoinPaginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
         columns = [
             {
                 "name": name,
@@ -243,6 +257,9 @@ class ResourceDetailView(ResourceMixin, View):
                         for item in listed
                     ],
                     "detail_url_name": tab.detail_url_name,
+                    "more_url": reverse(tab.more_url_name, args=[obj.pk])
+                    if tab.more_url_name
+                    else "",
                 }
             )
         return render(

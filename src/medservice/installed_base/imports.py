@@ -1,9 +1,13 @@
 """Import specs for devices and deliveries (see core.imports).
 
 Devices are matched on (model, serial), or (model, batch, organisation) for units without a
-serial, and applied through `device_create` / `device_update`, so the warranty is computed and
-an evidence hold refuses a change. A serial already registered to another organisation is a
-duplicate, not a transfer: a unit changes hands on its own page.
+serial. They are checked and applied a chunk of rows at a time (core.imports.ImportBatch):
+a chunk's organisations, models, departments and stored units are looked up in a handful of
+queries, each row is judged by the service's own rules (`_device_problems`), new units are
+registered in bulk by `device_create_many` (warranty computed as `device_create` does, one
+audit event per unit) and changed ones updated by `device_update`, so an evidence hold
+refuses a change. A serial already registered to another organisation is a duplicate, not a
+transfer: a unit changes hands on its own page.
 
 Deliveries come one row per line; the rows with the same delivery number are one delivery,
 created by `delivery_create` with all its lines (every delivery rule: holds, licences, expiry,
@@ -20,6 +24,8 @@ from __future__ import annotations
 
 import copy
 import datetime
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -33,11 +39,19 @@ from django.utils.translation import gettext_lazy as _l
 from medservice.catalog.imports import AliasChoiceField, ImportDateField, add_problems, changed
 from medservice.catalog.models import DeviceModel, Supplier
 from medservice.catalog.selectors import device_models_visible_to, suppliers_visible_to
-from medservice.core.imports import ImportColumn, ImportSpec, import_spec_register
+from medservice.core.audit import audit_bulk_create
+from medservice.core.imports import (
+    ImportBatch,
+    ImportColumn,
+    ImportRow,
+    ImportSpec,
+    import_spec_register,
+    values_in,
+)
 from medservice.customers.models import Department, Organization
 from medservice.customers.selectors import organizations_visible_to
-from medservice.installed_base.choices import DeviceStatus
-from medservice.installed_base.models import Delivery, DeliveryLine, Device
+from medservice.installed_base.choices import DeviceStatus, HoldKind
+from medservice.installed_base.models import Delivery, DeliveryLine, Device, Hold
 from medservice.installed_base.services import (
     HeldError,
     _device_problems,
@@ -46,32 +60,157 @@ from medservice.installed_base.services import (
     _Problems,
     _refuse_under_evidence_hold,
     delivery_create,
-    device_create,
+    device_create_many,
+    device_serial_holders,
     device_update,
 )
 
 STATUS_ALIASES = {"在用": DeviceStatus.IN_SERVICE, "装机": DeviceStatus.INSTALLED}
 
 
+def organizations_in_scope(
+    user: Any, texts: Iterable[str]
+) -> dict[str, Organization | forms.ValidationError]:
+    """Each text's organisation, named by its name or credit code among those the user may
+    see, in one query for all; a text naming none or several maps to the error its row
+    reports."""
+    wanted = {(text or "").strip() for text in texts}
+    matches: dict[str, dict[int, Organization]] = {text: {} for text in wanted}
+    by_code: dict[str, list[str]] = {}  # a credit code is written in either case
+    for text in wanted:
+        by_code.setdefault(text.upper(), []).append(text)
+    if wanted:
+        # Only what naming and matching need: a chunk loads a thousand organisations. By name
+        # and by code in a UNION, so each side can use its own index (an OR of the two
+        # look-ups in one WHERE could not).
+        visible = organizations_visible_to(user).only("pk", "name", "credit_code")
+        named = visible.filter(name__in=values_in(Organization._meta.get_field("name"), wanted))
+        coded = visible.filter(
+            credit_code__in=values_in(Organization._meta.get_field("credit_code"), by_code)
+        )
+        for organization in named.union(coded):
+            by_name = [organization.name] if organization.name in matches else []
+            for text in [*by_name, *by_code.get(organization.credit_code, ())]:
+                matches[text][organization.pk] = organization
+    found: dict[str, Organization | forms.ValidationError] = {}
+    for text, organizations in matches.items():
+        if len(organizations) == 1:
+            found[text] = next(iter(organizations.values()))
+        elif not organizations:
+            found[text] = forms.ValidationError(
+                _("No organisation named %(name)s (or with that credit code) that you may see.")
+                % {"name": text}
+            )
+        else:
+            found[text] = forms.ValidationError(
+                _("Several organisations are named %(name)s; use the credit code.") % {"name": text}
+            )
+    return found
+
+
 def organization_in_scope(user: Any, text: str) -> Organization:
     """The organisation named by its name or credit code, among those the user may see."""
-    text = (text or "").strip()
-    found = list(
-        organizations_visible_to(user).filter(Q(name=text) | Q(credit_code=text.upper()))[:2]
+    found = organizations_in_scope(user, [text])[(text or "").strip()]
+    if isinstance(found, forms.ValidationError):
+        raise found
+    return found
+
+
+def _organizations_resolve(texts: set[str], user: Any) -> dict[str, Any]:
+    """The organisation column of a chunk (core.imports.ImportBatch.resolvers)."""
+    found = organizations_in_scope(user, texts)
+    return {text: found[(text or "").strip()] for text in texts}
+
+
+@dataclass
+class DeviceModelIndex:
+    """The catalogue's models that rows may name, by model/spec and by UDI-DI (one query)."""
+
+    by_spec: dict[str, list[DeviceModel]]
+    by_udi_di: dict[str, list[DeviceModel]]
+
+    @classmethod
+    def load(cls, user: Any, references: Iterable[tuple[str, str]]) -> DeviceModelIndex:
+        """`references`: the (model/spec, UDI-DI) cells of the rows."""
+        specs, codes = set(), set()
+        for spec, udi_di in references:
+            if spec:
+                specs.add(spec)
+                codes.add(spec)  # the model/spec column may hold the UDI-DI
+            if udi_di:
+                codes.add(udi_di)
+        index = cls(by_spec={}, by_udi_di={})
+        if specs or codes:
+            models = device_models_visible_to(user).select_related("manufacturer")
+            for model in models.filter(Q(model_spec__in=specs) | Q(udi_di__in=codes)):
+                index.by_spec.setdefault(model.model_spec, []).append(model)
+                if model.udi_di:
+                    index.by_udi_di.setdefault(model.udi_di, []).append(model)
+        return index
+
+    def candidates(self, spec: str, udi_di: str) -> list[DeviceModel]:
+        found = [
+            *self.by_spec.get(spec, ()),
+            *self.by_udi_di.get(spec, ()),
+            *self.by_udi_di.get(udi_di, ()),
+        ]
+        return list({model.pk: model for model in found}.values())
+
+
+def model_column(data: Any) -> str:
+    """The column a row's model problem is reported in: the model/spec, unless the file
+    names models by their UDI-DI alone."""
+    if str(data.get("device_model") or "").strip() or "udi_di" not in data:
+        return "device_model"
+    return "udi_di"
+
+
+def device_model_resolved(
+    cleaned: dict[str, Any],
+    data: Any,
+    candidates: Callable[[str, str], Iterable[DeviceModel]],
+    add_error: Callable[[str, str], None],
+) -> DeviceModel | None:
+    """The device model a row names by its model/spec or UDI-DI (the 型号规格 column may hold
+    either), narrowed by the manufacturer when one is given; None (its problem added) when it
+    names none or several. `candidates(spec, udi_di)`: the models that may match (a look-up
+    per row, or a chunk's `DeviceModelIndex`); the choice among them is made here."""
+    spec, udi_di = cleaned.get("device_model", ""), cleaned.get("udi_di", "")
+    maker = cleaned.get("manufacturer", "")
+    if not spec and not udi_di:
+        add_error(model_column(data), _("Give the model/spec or the UDI-DI of the device model."))
+        return None
+    found = sorted(
+        (
+            model
+            for model in candidates(spec, udi_di)
+            if (not udi_di or model.udi_di == udi_di)
+            and (not spec or spec in (model.model_spec, model.udi_di))
+            and (not maker or model.manufacturer.name == maker)
+        ),
+        key=lambda model: model.pk,
     )
     if len(found) == 1:
         return found[0]
-    raise forms.ValidationError(
-        _("No organisation named %(name)s (or with that credit code) that you may see.")
-        % {"name": text}
-        if not found
-        else _("Several organisations are named %(name)s; use the credit code.") % {"name": text}
-    )
+    reference = " / ".join(value for value in (spec, udi_di) if value)
+    if not found:
+        add_error(
+            model_column(data),
+            _("No device model with the model/spec or UDI-DI %(model)s in the catalogue.")
+            % {"model": reference},
+        )
+    else:
+        add_error(
+            model_column(data),
+            _("Several manufacturers make a model %(model)s; give its UDI-DI or the manufacturer.")
+            % {"model": reference},
+        )
+    return None
 
 
 class ModelReferenceMixin:
-    """The device model named by its model/spec or UDI-DI (the 型号规格 column may hold
-    either), narrowed by the manufacturer when one is given."""
+    """A row form's device model, named by its model/spec or UDI-DI (`device_model_resolved`,
+    with a look-up per row)."""
 
     # Provided by forms.Form (and the form's __init__: the uploader).
     user: Any
@@ -80,48 +219,13 @@ class ModelReferenceMixin:
     add_error: Any
 
     def model_column(self) -> str:
-        if str(self.data.get("device_model") or "").strip() or "udi_di" not in self.data:
-            return "device_model"
-        return "udi_di"
+        return model_column(self.data)
 
     def resolve_model(self) -> DeviceModel | None:
-        cleaned = self.cleaned_data
-        spec, udi_di = cleaned.get("device_model", ""), cleaned.get("udi_di", "")
-        maker = cleaned.get("manufacturer", "")
-        if not spec and not udi_di:
-            self.add_error(
-                self.model_column(), _("Give the model/spec or the UDI-DI of the device model.")
-            )
-            return None
-        models = device_models_visible_to(self.user).select_related("manufacturer")
-        if udi_di:
-            models = models.filter(udi_di=udi_di)
-            if spec:
-                models = models.filter(Q(model_spec=spec) | Q(udi_di=spec))
-        else:
-            models = models.filter(Q(model_spec=spec) | Q(udi_di=spec))
-        if maker:
-            models = models.filter(manufacturer__name=maker)
-        found = list(models.order_by("pk")[:2])
-        if len(found) == 1:
-            return found[0]
-        reference = " / ".join(value for value in (spec, udi_di) if value)
-        if not found:
-            self.add_error(
-                self.model_column(),
-                _("No device model with the model/spec or UDI-DI %(model)s in the catalogue.")
-                % {"model": reference},
-            )
-        else:
-            self.add_error(
-                self.model_column(),
-                _(
-                    "Several manufacturers make a model %(model)s; give its UDI-DI or the "
-                    "manufacturer."
-                )
-                % {"model": reference},
-            )
-        return None
+        def candidates(spec: str, udi_di: str) -> list[DeviceModel]:
+            return DeviceModelIndex.load(self.user, [(spec, udi_di)]).candidates(spec, udi_di)
+
+        return device_model_resolved(self.cleaned_data, self.data, candidates, self.add_error)
 
 
 # --- Devices ------------------------------------------------------------------------------
@@ -143,7 +247,11 @@ DEVICE_FIELDS = (
 )
 
 
-class DeviceRowForm(ModelReferenceMixin, forms.Form):
+class DeviceRowForm(forms.Form):
+    """The cells of a device row, each checked on its own. What they name (organisation,
+    model, department, the stored unit) and the unit's rules are checked a chunk of rows at a
+    time by `_devices_check` (the spec is batched: see core.imports.ImportBatch)."""
+
     organization = forms.CharField(max_length=200)
     department = forms.CharField(max_length=100, required=False)
     device_model = forms.CharField(max_length=200, required=False)
@@ -161,74 +269,97 @@ class DeviceRowForm(ModelReferenceMixin, forms.Form):
     )
     location = forms.CharField(max_length=200, required=False)
 
-    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.user = user
 
-    def clean_organization(self) -> Organization:
-        return organization_in_scope(self.user, self.cleaned_data["organization"])
+@dataclass
+class StoredUnits:
+    """The stored units that rows describe, loaded in two queries whatever their number: by
+    (model, serial), whatever their owner (a serial is unique per model), and, for units
+    without a serial, by (model, batch, organisation)."""
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        model = self.resolve_model()
-        organization = cleaned.get("organization")
-        if model is None or organization is None:
-            return cleaned
-        cleaned["device_model"] = model
-        if "serial_number" not in cleaned or "batch_number" not in cleaned:
-            return cleaned  # which unit the row is stays unknown; the cell's error says why
-        serial, batch = cleaned["serial_number"], cleaned["batch_number"]
-        try:
-            existing = device_existing(model, organization, serial, batch)
-        except forms.ValidationError as error:
-            self.add_error("serial_number" if serial else "batch_number", error)
-            return cleaned
-        department_name = cleaned.get("department", "")
-        department = (
-            Department.objects.filter(organization=organization, name=department_name).first()
-            if department_name
-            else None
+    by_serial: dict[tuple[int, str], Device]
+    by_batch: dict[tuple[int, str, int], list[Device]]
+
+    @classmethod
+    def load(
+        cls, rows: Iterable[dict[str, Any]], departments: dict[tuple[int, str], Department]
+    ) -> StoredUnits:
+        """`rows`: cleaned rows with their model and organisation resolved. The units come
+        with their model, owner and department attached (from the rows and `departments`),
+        so comparing them with rows asks the database nothing."""
+        rows = list(rows)
+        stored = cls(
+            by_serial=device_serial_holders(
+                (row["device_model"].pk, row["serial_number"])
+                for row in rows
+                if row["serial_number"]
+            ),
+            by_batch={},
         )
-        # The unit as the row would leave it, judged by the service's own rules (a cell that
-        # failed its own check keeps the stored value here: its error is already reported).
-        values = device_values(cleaned, department)
-        candidate = copy.copy(existing) if existing is not None else Device()
-        for name, value in values.items():
-            setattr(candidate, name, value)
-        add_problems(self, _device_problems(candidate).fields)
-        if self.errors:
-            return cleaned
-        if existing is not None and (
-            changed(existing, values) or (department_name and department is None)
-        ):
-            try:
-                _refuse_under_evidence_hold(existing)
-            except HeldError as error:
-                self.add_error(None, error.message)
-        return cleaned
+        wanted = {
+            (row["device_model"].pk, row["batch_number"], row["organization"].pk)
+            for row in rows
+            if not row["serial_number"] and row["batch_number"]
+        }
+        if wanted:
+            units = Device.objects.filter(
+                serial_number="",
+                device_model_id__in={model for model, _batch, _owner in wanted},
+                batch_number__in=values_in(
+                    Device._meta.get_field("batch_number"), {batch for _m, batch, _o in wanted}
+                ),
+                organization_id__in=values_in(
+                    Device._meta.get_field("organization"), {owner for _m, _b, owner in wanted}
+                ),
+            ).order_by("pk")
+            for unit in units:
+                key = (unit.device_model_id, unit.batch_number, unit.organization_id)
+                if key in wanted:
+                    stored.by_batch.setdefault(key, []).append(unit)
+        stored._attach(rows, departments)
+        return stored
+
+    def units(self) -> list[Device]:
+        return [
+            *self.by_serial.values(),
+            *(unit for units in self.by_batch.values() for unit in units),
+        ]
+
+    def _attach(
+        self, rows: list[dict[str, Any]], departments: dict[tuple[int, str], Department]
+    ) -> None:
+        # A row is compared only with a unit of its own model and owner; a unit's department
+        # may be one no row names, so those are loaded (one query, when there are any).
+        units = self.units()
+        departments_by_pk = {department.pk: department for department in departments.values()}
+        missing = {unit.department_id for unit in units} - set(departments_by_pk) - {None}
+        if missing:
+            departments_by_pk.update(Department.objects.in_bulk(missing))
+        known = {
+            "device_model": {row["device_model"].pk: row["device_model"] for row in rows},
+            "organization": {row["organization"].pk: row["organization"] for row in rows},
+            "department": departments_by_pk,
+        }
+        for name, by_pk in known.items():
+            relation = Device._meta.get_field(name)
+            for unit in units:
+                pk = getattr(unit, relation.attname)
+                if pk in by_pk:
+                    relation.set_cached_value(unit, by_pk[pk])
 
 
 def device_existing(
-    model: DeviceModel, organization: Organization, serial: str, batch: str
+    model: DeviceModel, organization: Organization, serial: str, batch: str, stored: StoredUnits
 ) -> Device | None:
     """The stored unit a row describes, if any; a serial registered to another organisation
     (whether the uploader may see it or not) is a duplicate."""
     if serial:
-        existing = (
-            Device.objects.filter(device_model=model, serial_number=serial)
-            .select_related("device_model")
-            .first()
-        )
+        existing = stored.by_serial.get((model.pk, serial))
         if existing is not None and existing.organization_id != organization.pk:
             raise forms.ValidationError(_duplicate_serial_message(existing))
         return existing
     if not batch:
         return None
-    found = list(
-        Device.objects.filter(
-            device_model=model, batch_number=batch, serial_number="", organization=organization
-        ).order_by("pk")[:2]
-    )
+    found = stored.by_batch.get((model.pk, batch, organization.pk), [])
     if len(found) > 1:
         raise forms.ValidationError(
             _(
@@ -249,25 +380,165 @@ def device_values(row: dict[str, Any], department: Department | None) -> dict[st
     return values
 
 
-def _apply_device(row: dict[str, Any], actor: Any) -> str:
-    organization = row["organization"]
-    department = None
-    if row["department"]:
-        department, _created = Department.objects.get_or_create(
-            organization=organization, name=row["department"]
-        )
-    data = device_values(row, department)
-    existing = device_existing(
-        row["device_model"], organization, row["serial_number"], row["batch_number"]
+def departments_named(pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Department]:
+    """The stored departments with these (organisation id, name) pairs, in one query."""
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    found = Department.objects.filter(
+        organization_id__in=values_in(
+            Department._meta.get_field("organization"), {owner for owner, _name in wanted}
+        ),
+        name__in={name for _owner, name in wanted},
     )
-    if existing is None:
-        device_create(actor=actor, data=data)
-        return "created"
-    changes = changed(existing, data)
-    if not changes:
-        return "unchanged"
-    device_update(actor=actor, instance=existing, data=changes)
-    return "updated"
+    return {
+        (department.organization_id, department.name): department
+        for department in found
+        if (department.organization_id, department.name) in wanted
+    }
+
+
+def _devices_check(rows: list[ImportRow], user: Any) -> None:
+    """The rules of one chunk of device rows (core.imports.ImportBatch.check): the models,
+    departments and stored units its rows name are looked up in four queries, then each row
+    is judged by the service's own rules (`_device_problems`) on the unit as the row would
+    leave it; a unit under an evidence hold may not be changed. A new unit's record, as
+    checked, stays in its row (`unit`): the apply that follows in the same run registers it."""
+    index = DeviceModelIndex.load(
+        user,
+        ((row.cleaned.get("device_model", ""), row.cleaned.get("udi_di", "")) for row in rows),
+    )
+    described = []  # the rows that name one unit: model, owner, serial and batch all clean
+    for row in rows:
+        model = device_model_resolved(row.cleaned, row.data, index.candidates, row.add_error)
+        if model is None or row.cleaned.get("organization") is None:
+            continue
+        row.cleaned["device_model"] = model
+        if "serial_number" in row.cleaned and "batch_number" in row.cleaned:
+            described.append(row)
+    departments = departments_named(
+        (row.cleaned["organization"].pk, row.cleaned["department"])
+        for row in described
+        if row.cleaned.get("department")
+    )
+    stored = StoredUnits.load((row.cleaned for row in described), departments)
+    altered: list[tuple[ImportRow, Device]] = []
+    for row in described:
+        cleaned = row.cleaned
+        organization, model = cleaned["organization"], cleaned["device_model"]
+        serial, batch = cleaned["serial_number"], cleaned["batch_number"]
+        try:
+            existing = device_existing(model, organization, serial, batch, stored)
+        except forms.ValidationError as error:
+            row.add_error("serial_number" if serial else "batch_number", error)
+            continue
+        department_name = cleaned.get("department", "")
+        department = departments.get((organization.pk, department_name))
+        values = device_values(cleaned, department)
+        # The unit as the import would leave it (a column the file lacks keeps the stored
+        # value), judged by the service's rules; a cell that failed its own check keeps the
+        # stored value here, its error being reported already.
+        if existing is None:
+            changes = values
+            candidate = cleaned["unit"] = Device(**values)  # kept for the apply
+        else:
+            changes = changed(existing, values)
+            candidate = copy.copy(existing) if changes else existing  # no change, no copy
+            for name, value in changes.items():
+                setattr(candidate, name, value)
+        problems = _device_problems(candidate, serial_holders=stored.by_serial)
+        _add_device_problems(row, problems)
+        if row.errors:
+            continue
+        if existing is not None and (changes or (department_name and department is None)):
+            altered.append((row, existing))
+    _refuse_altering_held_units(altered)
+
+
+def _add_device_problems(row: ImportRow, problems: _Problems) -> None:
+    """A service's problems on the row's columns (a field without a column: the whole row)."""
+    for name, messages in problems.fields.items():
+        for message in messages:
+            row.add_error(name if name in DeviceRowForm.base_fields else None, message)
+
+
+def _refuse_altering_held_units(altered: list[tuple[ImportRow, Device]]) -> None:
+    """Rows that would change a unit under an evidence hold are refused. One query asks
+    whether any of their models has an active evidence hold at all (almost never); only then
+    is each such unit asked the one question every app asks (`evidence_hold_for`)."""
+    if not altered:
+        return
+    models = {unit.device_model_id for _row, unit in altered}
+    held_models = set(
+        Hold.objects.filter(
+            Q(device_model_id__in=models) | Q(device__device_model_id__in=models),
+            kind=HoldKind.EVIDENCE,
+            released_at__isnull=True,
+        ).values_list("device_model_id", "device__device_model_id")
+    )
+    held = {model for pair in held_models for model in pair if model is not None}
+    for row, unit in altered:
+        if unit.device_model_id not in held:
+            continue
+        try:
+            _refuse_under_evidence_hold(unit)
+        except HeldError as error:
+            row.add_error(None, error.message)
+
+
+def _devices_apply(rows: list[dict[str, Any]], actor: Any) -> Counter[str]:
+    """Apply one chunk of clean device rows (core.imports.ImportBatch.apply), in the import's
+    transaction: departments named for the first time are created, and new units registered,
+    in bulk with one audit event each; a changed unit is updated through `device_update`
+    (one by one: the evidence hold, contract and warranty rules of a change); an unchanged
+    one is left alone."""
+    wanted = {(row["organization"].pk, row["department"]) for row in rows if row["department"]}
+    departments = departments_named(wanted)
+    owners = {row["organization"].pk: row["organization"] for row in rows}
+    new_departments = [
+        Department(organization=owners[owner], name=name)
+        for owner, name in sorted(wanted - set(departments))
+    ]
+    audit_bulk_create(new_departments)
+    departments.update(
+        {
+            (department.organization_id, department.name): department
+            for department in new_departments
+        }
+    )
+    # Looked up again inside the transaction: the check ran before it began.
+    stored = StoredUnits.load(rows, departments)
+    counts: Counter[str] = Counter()
+    new_units = []
+    for row in rows:
+        department = departments.get((row["organization"].pk, row["department"]))
+        data = device_values(row, department)
+        existing = device_existing(
+            row["device_model"],
+            row["organization"],
+            row["serial_number"],
+            row["batch_number"],
+            stored,
+        )
+        if existing is None:
+            unit = row.get("unit") or Device(**data)
+            if row["department"]:
+                unit.department = department  # perhaps created just now
+            new_units.append(unit)
+            counts["created"] += 1
+        elif changes := changed(existing, data):
+            device_update(actor=actor, instance=existing, data=changes)
+            counts["updated"] += 1
+        else:
+            counts["unchanged"] += 1
+    device_create_many(actor=actor, devices=new_units, serial_holders=stored.by_serial)
+    return counts
+
+
+def _device_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    if row["serial_number"]:
+        return ("serial", row["device_model"].pk, row["serial_number"])
+    return ("batch", row["device_model"].pk, row["batch_number"], row["organization"].pk)
 
 
 import_spec_register(
@@ -294,13 +565,12 @@ import_spec_register(
             ImportColumn("location", ("位置", "location")),
         ],
         form_class=DeviceRowForm,
-        natural_key=lambda row: (
-            ("serial", row["device_model"].pk, row["serial_number"])
-            if row["serial_number"]
-            else ("batch", row["device_model"].pk, row["batch_number"], row["organization"].pk)
+        natural_key=_device_key,
+        batch=ImportBatch(
+            check=_devices_check,
+            apply=_devices_apply,
+            resolvers={"organization": _organizations_resolve},
         ),
-        apply_row=_apply_device,
-        form_kwargs=lambda actor: {"user": actor},
     )
 )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import calendar
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -276,7 +276,13 @@ def warranty_end(device: Device) -> datetime.date | None:
 WARRANTY_INPUTS = ("accepted_on", "installed_on", "device_model_id", "delivery_line_id")
 
 
-def _device_problems(device: Device) -> _Problems:
+def _device_problems(
+    device: Device, *, serial_holders: Mapping[tuple[int, str], Device] | None = None
+) -> _Problems:
+    """Every rule a unit's record must meet, for one unit (`device_create`, `device_update`)
+    and for a batch (`device_create_many`, the devices import) alike. `serial_holders` maps
+    (model id, serial) to the unit holding it — stored units a batch loaded in one query, and
+    the batch's own new units —; without it the database is asked."""
     problems = _Problems()
     device.serial_number = (device.serial_number or "").strip()
     device.batch_number = (device.batch_number or "").strip()
@@ -307,16 +313,44 @@ def _device_problems(device: Device) -> _Problems:
     ):
         problems.add("department", _("This department belongs to another organisation."))
     if device.serial_number and device.device_model_id:
-        taken = (
-            Device.objects.filter(
-                device_model_id=device.device_model_id, serial_number=device.serial_number
+        if serial_holders is None:
+            taken = (
+                Device.objects.filter(
+                    device_model_id=device.device_model_id, serial_number=device.serial_number
+                )
+                .exclude(pk=device.pk)
+                .exists()
             )
-            .exclude(pk=device.pk)
-            .exists()
-        )
+        else:
+            holder = serial_holders.get((device.device_model_id, device.serial_number))
+            taken = (
+                holder is not None
+                and holder is not device
+                and (holder.pk is None or holder.pk != device.pk)
+            )
         if taken:
             problems.add("serial_number", _duplicate_serial_message(device))
     return problems
+
+
+def device_serial_holders(pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Device]:
+    """The stored units holding these (model id, serial) pairs, by pair, in one query."""
+    wanted = {(model, serial) for model, serial in pairs if serial}
+    if not wanted:
+        return {}
+    from medservice.core.imports import values_in
+
+    units = Device.objects.filter(
+        device_model_id__in={model for model, _serial in wanted},
+        serial_number__in=values_in(
+            Device._meta.get_field("serial_number"), {serial for _model, serial in wanted}
+        ),
+    )
+    return {
+        (unit.device_model_id, unit.serial_number): unit
+        for unit in units
+        if (unit.device_model_id, unit.serial_number) in wanted
+    }
 
 
 def _duplicate_serial_message(device: Device | DeliveryLine) -> str:
@@ -358,6 +392,55 @@ def device_create(*, actor: Any, data: dict[str, Any], model: type[Device] = Dev
         device.full_clean()
         _save_device(device)
     return device
+
+
+def device_create_many(
+    *,
+    actor: Any,
+    devices: list[Device],
+    serial_holders: Mapping[tuple[int, str], Device] | None = None,
+) -> list[Device]:
+    """Register many new units at once (an import's new rows, unsaved `Device` records):
+    each one checked by the rules of `device_create` and its warranty computed the same way,
+    then all written in bulk with one audit event per unit (`audit_bulk_create`). Nothing is
+    saved if any unit is refused.
+
+    `serial_holders`: the stored units holding the serials, when the caller has loaded them in
+    this transaction already (`device_serial_holders`); otherwise they are loaded here.
+    full_clean() is not run: its checks are the form's cell checks (lengths, choices), the
+    references the caller resolved, and the constraints `_device_problems` states."""
+    from medservice.core.audit import audit_bulk_create
+
+    units = list(devices)
+    with transaction.atomic(), audit_context(actor=actor):
+        holders = dict(
+            serial_holders
+            if serial_holders is not None
+            else device_serial_holders(
+                (unit.device_model_id, (unit.serial_number or "").strip()) for unit in units
+            )
+        )
+        for unit in units:
+            problems = _device_problems(unit, serial_holders=holders)
+            problems.raise_if_any(_("The device %(device)s was not saved.") % {"device": unit})
+            unit.warranty_ends_on = warranty_end(unit)
+            if unit.serial_number:
+                # A later unit of this batch with the same serial is a duplicate too.
+                holders.setdefault((unit.device_model_id, unit.serial_number), unit)
+        try:
+            with transaction.atomic():
+                audit_bulk_create(units)
+        except IntegrityError as error:
+            # Another writer took a serial since it was checked: name it, as _save_device does.
+            taken = device_serial_holders(
+                (unit.device_model_id, unit.serial_number) for unit in units
+            )
+            for unit in units:
+                if (unit.device_model_id, unit.serial_number) in taken:
+                    message = _duplicate_serial_message(unit)
+                    raise InvalidInputError(message, fields={"serial_number": [message]}) from error
+            raise
+    return units
 
 
 def device_update(
