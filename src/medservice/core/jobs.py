@@ -21,3 +21,14 @@ def prune_task_results() -> None:
 
     if settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend":
         call_command("prune_db_task_results", "--min-age-days", "7", verbosity=0)
+
+
+@periodic_job("core.calendar-years", every=datetime.timedelta(days=1))
+def refresh_calendar_years() -> None:
+    """Seed the years the holiday sources newly know (State Council schedules arrive with a
+    library update), announce them as confirmed so apps recompute, and warn the administrators
+    of a coming year that is still unpublished. Daily, because the day a source learns a year
+    is not known in advance; a run that finds nothing new costs a few queries."""
+    from medservice.core.calendars import calendar_years_refresh
+
+    calendar_years_refresh()

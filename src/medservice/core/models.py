@@ -469,3 +469,12 @@ class ImportJob(models.Model):
             self.Status.DONE,
             self.Status.FAILED,
         }
+
+
+# Business calendars live in their own module (clocks & calendars); imported here so Django
+# finds them as core's models.
+from medservice.core.calendar_models import (  # noqa: E402, F401
+    BusinessCalendar,
+    CalendarDay,
+    CalendarYear,
+)
