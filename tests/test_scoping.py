@@ -20,6 +20,7 @@ from medservice.core.testing import (
 from tests.conftest import Api
 from tests.factories import ContactFactory, DepartmentFactory, OrganizationFactory, user_with_role
 from tests.installed_base.factories import ContractFactory, DeliveryLineFactory, DeviceFactory
+from tests.tickets.factories import TicketFactory
 
 # resource name -> function(organisation) returning a record that belongs to it.
 RECORD_IN_ORGANIZATION = {
@@ -33,6 +34,7 @@ RECORD_IN_ORGANIZATION = {
     "contracts": lambda organization: ContractFactory(
         organization=organization, devices=[DeviceFactory(organization=organization)]
     ),
+    "tickets": lambda organization: TicketFactory(organization=organization),
 }
 
 

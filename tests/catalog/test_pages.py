@@ -66,7 +66,7 @@ def test_the_navigation_leads_quality_staff_to_device_models_and_suppliers(as_qu
 @pytest.mark.django_db
 def test_a_customer_is_led_to_device_models_only(client, customer_a):
     client.force_login(customer_a)
-    page = client.get("/").content.decode()
+    page = client.get("/", follow=True).content.decode()  # customers land on the portal
     assert 'href="/catalog/device-models/"' in page
     assert 'href="/catalog/suppliers/"' not in page
 

@@ -63,7 +63,7 @@ def test_the_navigation_shows_what_the_role_may_see(client, quality, customer_a)
     ):
         assert f'href="{url}"' in home
     client.force_login(customer_a)
-    home = client.get("/").content.decode()
+    home = client.get("/", follow=True).content.decode()  # customers land on the portal
     assert 'href="/installed-base/devices/"' in home
     assert 'href="/installed-base/holds/"' not in home
 

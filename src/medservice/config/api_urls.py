@@ -10,6 +10,7 @@ from medservice.catalog.api.urls import register as register_catalog
 from medservice.core.api.urls import register as register_core
 from medservice.customers.api.urls import register as register_customers
 from medservice.installed_base.api.urls import register as register_installed_base
+from medservice.tickets.api.urls import register as register_tickets
 
 router = DefaultRouter()
 for register in (
@@ -18,6 +19,7 @@ for register in (
     register_customers,
     register_catalog,
     register_installed_base,
+    register_tickets,
 ):
     register(router)
 

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "medservice.customers",
     "medservice.catalog",
     "medservice.installed_base",
+    "medservice.tickets",
 ]
 if "pytest" in sys.modules:
     # Models that exercise core's abstract bases (retention, signatures) in tests only.
@@ -383,6 +384,13 @@ SPECTACULAR_SETTINGS = {
         "CostCategoryEnum": "medservice.installed_base.choices.CostCategory",
         "ExclusionEnum": "medservice.installed_base.choices.Exclusion",
         "AuditActionEnum": "medservice.core.choices.AuditAction",
+        "TicketKindEnum": "medservice.tickets.choices.TicketKind",
+        "TicketStatusEnum": "medservice.tickets.choices.Status",
+        "TicketChannelEnum": "medservice.tickets.choices.Channel",
+        "TicketPriorityEnum": "medservice.tickets.choices.Priority",
+        "TimelineKindEnum": "medservice.tickets.choices.TimelineKind",
+        "SlaTargetEnum": "medservice.tickets.choices.SlaTarget",
+        "CountingEnum": "medservice.tickets.choices.Counting",
     },
 }
 
@@ -402,3 +410,19 @@ MEDSERVICE_DEFAULT_USER_TIME_ZONE = TIME_ZONE
 # The address printed on device QR labels (what a phone opens), and the hotline shown there.
 MEDSERVICE_PUBLIC_URL = env("PUBLIC_URL", "http://127.0.0.1:8000")
 MEDSERVICE_SERVICE_PHONE = env("SERVICE_PHONE", "400-820-0000")
+# The service mailbox read by the e-mail intake job every 2 minutes (nothing is read while
+# IMAP_HOST is empty). IMAP_SSL=1 (default) uses implicit TLS on port 993, 0 plain IMAP on 143.
+MEDSERVICE_IMAP_HOST = env("IMAP_HOST", "")
+MEDSERVICE_IMAP_SSL = env_bool("IMAP_SSL", True)
+MEDSERVICE_IMAP_PORT = int(env("IMAP_PORT", "993" if MEDSERVICE_IMAP_SSL else "143"))
+MEDSERVICE_IMAP_USER = env("IMAP_USER", "")
+MEDSERVICE_IMAP_PASSWORD = env("IMAP_PASSWORD", "")
+MEDSERVICE_IMAP_FOLDER = env("IMAP_FOLDER", "INBOX")
+# Service requests (the procedures' defaults; docs/sla.md): a resolved request is reminded
+# after 3 days without the customer's answer and closed after 7; a finished request can be
+# reopened within 30 days; the public fault-report forms take 5 reports an hour per address.
+MEDSERVICE_TICKET_CONFIRM_REMIND_DAYS = int(env("TICKET_CONFIRM_REMIND_DAYS", "3"))
+MEDSERVICE_TICKET_AUTO_CLOSE_DAYS = int(env("TICKET_AUTO_CLOSE_DAYS", "7"))
+MEDSERVICE_TICKET_REOPEN_DAYS = int(env("TICKET_REOPEN_DAYS", "30"))
+MEDSERVICE_PUBLIC_REPORT_RATE = env("PUBLIC_REPORT_RATE", "5/hour")
+MEDSERVICE_ATTACHMENT_MAX_MB = int(env("ATTACHMENT_MAX_MB", "25"))

@@ -5,11 +5,12 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
 from medservice.core.views import healthz
-from medservice.installed_base import views as installed_base_views
+from medservice.tickets import public as tickets_public
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
-    path("r/<str:token>/", installed_base_views.device_report, name="device-report"),
+    # A device's QR label opens its public fault-report page (the tickets app serves the form).
+    path("r/<str:token>/", tickets_public.device_report, name="device-report"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
@@ -18,6 +19,10 @@ urlpatterns = [
     path("customers/", include("medservice.customers.urls")),
     path("catalog/", include("medservice.catalog.urls")),
     path("installed-base/", include("medservice.installed_base.urls")),
+    path("tickets/", include("medservice.tickets.urls")),
+    # The customer portal and the public pages (fault report without login) of the tickets app.
+    path("portal/", include(("medservice.tickets.portal", "portal"), namespace="portal")),
+    path("report/", include(("medservice.tickets.public", "public"), namespace="public")),
     path("", include("medservice.core.urls")),
 ]
 if settings.DEBUG:

@@ -57,3 +57,10 @@ class RetentionError(DomainError):
 class SignatureError(DomainError):
     code = "signature_invalid"
     status = 400
+
+
+class PermissionDeniedError(DomainError):
+    """The actor's role does not allow this action (the state would)."""
+
+    code = "permission_denied"
+    status = 403

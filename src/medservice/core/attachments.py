@@ -1,0 +1,61 @@
+"""Evidence files (photos, videos, PDFs, scans) uploaded by staff or customers: the type is
+read from the file's content, never trusted from its name or the browser, and the size is
+limited. Every app that takes uploads checks them here first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import filetype
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from medservice.core.errors import InvalidInputError
+
+# What a service case needs as evidence: pictures, short videos, PDFs (scanned letters, faxes).
+ALLOWED_TYPES = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/gif": "gif",
+    "image/webp": "webp",
+    "image/heic": "heic",
+    "image/heif": "heif",
+    "image/tiff": "tif",
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+    "video/webm": "webm",
+    "video/3gpp": "3gp",
+    "application/pdf": "pdf",
+}
+
+
+def attachment_max_bytes() -> int:
+    return int(getattr(settings, "MEDSERVICE_ATTACHMENT_MAX_MB", 25)) * 1024 * 1024
+
+
+def attachment_check(upload: Any, *, field: str = "file") -> str:
+    """The file's real type (MIME), or a translated refusal naming the file and the problem."""
+    name = getattr(upload, "name", "") or _("the file")
+    size = getattr(upload, "size", None) or 0
+    limit = attachment_max_bytes()
+    if size > limit:
+        message = _("%(name)s is %(size)s MB; files up to %(limit)s MB are accepted.") % {
+            "name": name,
+            "size": round(size / 1024 / 1024, 1),
+            "limit": limit // 1024 // 1024,
+        }
+        raise InvalidInputError(message, fields={field: [message]})
+    if size == 0:
+        message = _("%(name)s is empty.") % {"name": name}
+        raise InvalidInputError(message, fields={field: [message]})
+    position = upload.tell() if hasattr(upload, "tell") else 0
+    head = upload.read(8192)
+    upload.seek(position)
+    kind = filetype.guess(head)
+    if kind is None or kind.mime not in ALLOWED_TYPES:
+        message = _(
+            "%(name)s is not a photo, video or PDF (found: %(found)s); those are the files "
+            "accepted as evidence."
+        ) % {"name": name, "found": kind.mime if kind else _("unknown content")}
+        raise InvalidInputError(message, fields={field: [message]})
+    return kind.mime
