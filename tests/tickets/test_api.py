@@ -182,3 +182,28 @@ def test_the_list_shows_each_targets_times_with_a_fixed_number_of_queries(
     with django_assert_max_num_queries(9):
         response = client.get("/api/v1/tickets/", {"ordering": "next_due_at", "status": "new"})
     assert response.json()["count"] == 11
+
+
+def test_a_distributor_engineer_registers_requests_only_for_the_customers_it_serves(
+    api, distributor_engineer, distributor, hospital_a, hospital_b
+):
+    hospital_a.served_by.add(distributor)
+    client = api.as_user(distributor_engineer)
+    request = {
+        "kind": "repair",
+        "channel": "phone",
+        "reporter_name": "王工",
+        "reporter_phone": "13812345678",
+        "description": "超声探头图像有条纹。",
+    }
+    served = client.post(
+        "/api/v1/tickets/", {**request, "organization": hospital_a.pk}, format="json"
+    )
+    assert served.status_code == 201, served.json()
+    assert served.json()["organization"] == hospital_a.pk
+    other = client.post(
+        "/api/v1/tickets/", {**request, "organization": hospital_b.pk}, format="json"
+    )
+    assert other.status_code == 400
+    assert list(other.json()["error"]["fields"]) == ["organization"]
+    assert Ticket.objects.count() == 1

@@ -101,25 +101,4 @@ def device_label_sheet(request: HttpRequest) -> HttpResponse:
     return render(request, "installed_base/label_sheet.html", {"labels": labels})
 
 
-def device_report(request: HttpRequest, token: str) -> HttpResponse:
-    """The public page a device's QR label opens (no sign-in): which unit this is and how to
-    report a fault. The online report form joins it with the tickets issue."""
-    from django.conf import settings
-    from django.shortcuts import render
-
-    from medservice.installed_base.labels import device_from_label_token
-
-    device = device_from_label_token(token)
-    if device is None:
-        raise Http404
-    return render(
-        request,
-        "installed_base/device_report.html",
-        {"device": device, "service_phone": settings.MEDSERVICE_SERVICE_PHONE},
-    )
-
-
-device_report.scoping_exempt = "public by design: the keyed token on the label is the access"
-
-
 device_label.resource = devices
