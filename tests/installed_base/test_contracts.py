@@ -148,7 +148,7 @@ def test_the_contract_form_names_the_problem(client, manager, hospital_a, units)
         {
             "kind": "full_service",
             "organization": hospital_a.pk,
-            "devices": [unit.pk for unit in units],
+            "devices": "\n".join(unit.serial_number for unit in units),
             "starts_on": "2026-06-01",
             "ends_on": "2026-05-31",
             "sla_tier": "standard",
@@ -198,3 +198,41 @@ def test_a_unit_under_contract_does_not_change_hands(manager, hospital_a, hospit
     assert (
         device_update(actor=manager, instance=units[0], data={"location": "ICU"}).location == "ICU"
     )
+
+
+def test_the_contract_form_takes_serial_numbers_and_lists_no_other_units(
+    client, manager, hospital_a, hospital_b, units
+):
+    from tests.installed_base.factories import DeviceFactory
+
+    elsewhere = DeviceFactory(organization=hospital_b, serial_number="KM8-2603-99999")
+    client.force_login(manager)
+    page = client.get("/installed-base/contracts/new/").content.decode()
+    assert all(unit.serial_number not in page for unit in [*units, elsewhere])
+    form = {
+        "kind": "full_service",
+        "organization": hospital_a.pk,
+        "starts_on": "2026-06-01",
+        "ends_on": "2027-05-31",
+        "sla_tier": "standard",
+        "price": "0",
+        "renewal_reminder_days": "60",
+    }
+    refused = client.post(
+        "/installed-base/contracts/new/",
+        {**form, "devices": f"{units[0].serial_number}, {elsewhere.serial_number}"},
+    )
+    assert refused.status_code == 400
+    assert f"has no unit with the serial number {elsewhere.serial_number}." in (
+        refused.content.decode()
+    )
+    assert not ServiceContract.objects.exists()
+    saved = client.post(
+        "/installed-base/contracts/new/",
+        {**form, "devices": "\n".join(unit.serial_number for unit in units)},
+    )
+    assert saved.status_code == 302
+    contract = ServiceContract.objects.get()
+    assert set(contract.devices.all()) == set(units)
+    edit = client.get(f"/installed-base/contracts/{contract.pk}/edit/").content.decode()
+    assert all(unit.serial_number in edit for unit in units)

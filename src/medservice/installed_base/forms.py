@@ -205,7 +205,40 @@ class DeliveryForm(ServiceCheckedForm):
         return lines
 
 
+class SerialNumbersField(forms.Field):
+    """Units named by their serial numbers, one per line (or separated by commas or spaces):
+    a customer may have thousands of units, so the form never lists them all."""
+
+    widget = forms.Textarea(attrs={"rows": 4, "spellcheck": "false"})
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list | tuple) or hasattr(value, "all"):
+            units = value.all() if hasattr(value, "all") else value
+            return "\n".join(
+                unit.serial_number if hasattr(unit, "serial_number") else str(unit)
+                for unit in units
+            )
+        return value
+
+    def to_python(self, value: Any) -> list[str]:
+        text = " ".join(value) if isinstance(value, list | tuple) else (value or "")
+        serials: list[str] = []
+        for serial in re.split(r"[\s,，;；]+", str(text)):
+            if serial and serial not in serials:
+                serials.append(serial)
+        return serials
+
+    def validate(self, value: list[str]) -> None:
+        if self.required and not value:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+
+
 class ContractForm(ServiceCheckedForm):
+    devices = SerialNumbersField(
+        label=gettext_lazy("covered units"),
+        help_text=gettext_lazy("Serial numbers of the customer's units, one per line."),
+    )
+
     class Meta:
         model = ServiceContract
         fields = [
@@ -231,9 +264,40 @@ class ContractForm(ServiceCheckedForm):
         super().__init__(*args, **kwargs)
         self.fields["number"].required = False
         self.fields["organization"].queryset = organizations_visible_to(self.user)
-        self.fields["devices"].queryset = devices_visible_to(self.user).select_related(
-            "device_model"
-        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        serials = cleaned.get("devices")
+        organization = cleaned.get("organization")
+        if not serials or organization is None:
+            return cleaned
+        found: dict[str, list[Device]] = {}
+        for unit in (
+            devices_visible_to(self.user)
+            .filter(organization=organization, serial_number__in=serials)
+            .select_related("device_model")
+        ):
+            found.setdefault(unit.serial_number, []).append(unit)
+        unknown = [serial for serial in serials if serial not in found]
+        twice = [serial for serial in serials if len(found.get(serial, [])) > 1]
+        if unknown:
+            self.add_error(
+                "devices",
+                _("%(organization)s has no unit with the serial number %(serials)s.")
+                % {"organization": organization, "serials": ", ".join(unknown)},
+            )
+        if twice:
+            self.add_error(
+                "devices",
+                _(
+                    "%(serials)s: more than one of %(organization)s's units has this serial "
+                    "number (different models); record this contract through the API by unit."
+                )
+                % {"organization": organization, "serials": ", ".join(twice)},
+            )
+        if not unknown and not twice:
+            cleaned["devices"] = [found[serial][0] for serial in serials]
+        return cleaned
 
 
 class HoldForm(ServiceCheckedForm):
