@@ -207,3 +207,12 @@ def test_a_distributor_engineer_registers_requests_only_for_the_customers_it_ser
     assert other.status_code == 400
     assert list(other.json()["error"]["fields"]) == ["organization"]
     assert Ticket.objects.count() == 1
+
+
+def test_an_action_body_that_is_not_an_object_answers_400(api, agent, hospital_a):
+    ticket = TicketFactory(organization=hospital_a)
+    response = api.as_user(agent).post(
+        f"/api/v1/tickets/{ticket.pk}/acknowledge/", ["note"], format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "Send the action's inputs as one JSON object."

@@ -70,6 +70,9 @@ def _action_method(name: str, form_class: type[ActionForm]) -> Any:
 
     def method(self: Any, request: Request, pk: Any = None) -> Response:
         ticket = self.get_object()
+        if not hasattr(request.data, "get"):
+            message = _("Send the action's inputs as one JSON object.")
+            raise InvalidInputError(message, fields={"non_field_errors": [message]})
         form = form_class(data=request.data, user=request.user, ticket=ticket)
         if not form.is_valid():
             raise form_errors(form, _("The input is not valid: %(fields)s."))
