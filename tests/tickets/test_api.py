@@ -216,3 +216,24 @@ def test_an_action_body_that_is_not_an_object_answers_400(api, agent, hospital_a
     )
     assert response.status_code == 400
     assert response.json()["error"]["message"] == "Send the action's inputs as one JSON object."
+
+
+def test_a_customers_request_through_the_api_is_a_portal_request_received_now(
+    api, customer_a, hospital_a, clock
+):
+    response = api.as_user(customer_a).post(
+        "/api/v1/tickets/",
+        {
+            "kind": "repair",
+            "channel": "regulator",
+            "organization": hospital_a.pk,
+            "reporter_name": "钱丽华",
+            "reporter_email": "qianlh@sy1.example.cn",
+            "description": "监护仪黑屏。",
+            "received_at": "2026-01-01T08:00:00+08:00",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    ticket = Ticket.objects.get()
+    assert (ticket.channel, ticket.received_at) == ("portal", RECEIVED)

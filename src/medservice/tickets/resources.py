@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from medservice.core.registry import (
@@ -15,7 +16,9 @@ from medservice.core.registry import (
     register,
     related_register,
 )
+from medservice.customers.selectors import user_scope
 from medservice.tickets.api.serializers import TicketSerializer
+from medservice.tickets.choices import Channel
 from medservice.tickets.detail import TicketDetailView
 from medservice.tickets.filtersets import TicketFilter
 from medservice.tickets.forms import TicketForm
@@ -32,6 +35,11 @@ from medservice.tickets.services import ticket_register
 
 def _register(*, actor: Any, model: type[Ticket], data: dict[str, Any]) -> Ticket:
     quality = data.pop("quality_intake", None)
+    if user_scope(actor) == "customer":
+        # A customer's request arrives through the portal, now: it cannot claim another
+        # channel or an earlier receipt (the promises count from the receipt).
+        data["channel"] = Channel.PORTAL
+        data["received_at"] = timezone.now()
     return ticket_register(actor=actor, data=data, quality=quality)
 
 
