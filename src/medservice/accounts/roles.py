@@ -42,6 +42,39 @@ TICKETS_DESK = [
     "tickets.add_regulatorfeedback",
     "tickets.add_timelineentry",
 ]
+INVENTORY_READ = ["inventory.view_*"]
+# Engineers request parts into their own stock, fit and remove parts, return what they did not
+# use and hand over defective parts; they read the catalogue and where stock is.
+INVENTORY_ENGINEER = [
+    "inventory.view_part",
+    "inventory.view_partlot",
+    "inventory.view_stocklocation",
+    "inventory.view_stockbalance",
+    "inventory.view_stockmovement",
+    "inventory.view_requisition",
+    "inventory.view_requisitionline",
+    "inventory.view_instrument",
+    "inventory.view_instrumentcalibration",
+    "inventory.view_instrumentcheckout",
+    "inventory.add_requisition",
+    "inventory.add_requisitionline",
+    "inventory.consume_parts",
+    "inventory.return_parts",
+    "inventory.transfer_stock",
+]
+# The warehouse runs the stock: everything except approving its own stock counts.
+INVENTORY_WAREHOUSE = [
+    "inventory.view_*",
+    "inventory.add_*",
+    "inventory.change_*",
+    "inventory.receive_purchaseorder",
+    "inventory.approve_requisition",
+    "inventory.issue_requisition",
+    "inventory.checkout_instrument",
+    "inventory.transfer_stock",
+    "inventory.return_parts",
+    "inventory.dispose_parts",
+]
 # Business calendars (core): read by those who plan with deadlines, changed by administrators.
 CALENDAR_READ = ["core.view_businesscalendar", "core.view_calendarday", "core.view_calendaryear"]
 CALENDAR_WRITE = [
@@ -67,6 +100,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "tickets.add_team",
         "tickets.change_team",
         "accounts.*",
+        "inventory.view_stocklocation",
+        "inventory.add_stocklocation",
+        "inventory.change_stocklocation",
         "auth.*",
         "authtoken.*",
         "axes.*",
@@ -94,6 +130,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *CALENDAR_READ,
         *CATALOG_READ,
         *INSTALLED_BASE_READ,
+        *INVENTORY_READ,
+        "inventory.approve_requisition",
+        "inventory.approve_stockcount",
+        "inventory.dispose_parts",
         "installed_base.add_device",
         "installed_base.change_device",
         "installed_base.add_servicecontract",
@@ -128,8 +168,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *CATALOG_READ,
         *INSTALLED_BASE_READ,
         "installed_base.change_device",
+        *INVENTORY_ENGINEER,
     ],
     Role.DISTRIBUTOR_ENGINEER: [
+        *INVENTORY_ENGINEER,
         "tickets.view_ticket",
         "tickets.view_timelineentry",
         "tickets.view_ticketclock",
@@ -161,6 +203,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *INSTALLED_BASE_READ,
         "installed_base.add_hold",
         "installed_base.change_hold",
+        *INVENTORY_READ,
+        "inventory.change_partlot",
+        "inventory.dispose_parts",
     ],
     Role.QUALITY_MANAGER: [
         *TICKETS_READ,
@@ -176,8 +221,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *INSTALLED_BASE_READ,
         "installed_base.add_hold",
         "installed_base.change_hold",
+        *INVENTORY_READ,
+        "inventory.change_partlot",
+        "inventory.dispose_parts",
     ],
     Role.WAREHOUSE_KEEPER: [
+        *INVENTORY_WAREHOUSE,
+        "accounts.view_user",
         "customers.view_organization",
         *CATALOG_READ,
         *INSTALLED_BASE_READ,
@@ -189,6 +239,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "installed_base.change_device",
     ],
     Role.FINANCE: [
+        "inventory.view_part",
+        "inventory.view_purchaseorder",
+        "inventory.view_purchaseorderline",
+        "inventory.view_stockmovement",
+        "inventory.view_stockbalance",
+        "inventory.view_stocklocation",
         "customers.view_organization",
         *CATALOG_READ,
         *INSTALLED_BASE_READ,

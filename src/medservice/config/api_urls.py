@@ -10,6 +10,7 @@ from medservice.catalog.api.urls import register as register_catalog
 from medservice.core.api.urls import register as register_core
 from medservice.customers.api.urls import register as register_customers
 from medservice.installed_base.api.urls import register as register_installed_base
+from medservice.inventory.api.urls import register as register_inventory
 from medservice.tickets.api.urls import register as register_tickets
 
 router = DefaultRouter()
@@ -20,6 +21,7 @@ for register in (
     register_catalog,
     register_installed_base,
     register_tickets,
+    register_inventory,
 ):
     register(router)
 

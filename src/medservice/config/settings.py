@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "medservice.catalog",
     "medservice.installed_base",
     "medservice.tickets",
+    "medservice.inventory",
 ]
 if "pytest" in sys.modules:
     # Models that exercise core's abstract bases (retention, signatures) in tests only.
@@ -391,6 +392,16 @@ SPECTACULAR_SETTINGS = {
         "TimelineKindEnum": "medservice.tickets.choices.TimelineKind",
         "SlaTargetEnum": "medservice.tickets.choices.SlaTarget",
         "CountingEnum": "medservice.tickets.choices.Counting",
+        "ConditionEnum": "medservice.inventory.choices.Condition",
+        "PartTrackingEnum": "medservice.inventory.choices.PartTracking",
+        "LocationKindEnum": "medservice.inventory.choices.LocationKind",
+        "MovementKindEnum": "medservice.inventory.choices.MovementKind",
+        "PurchaseOrderStatusEnum": "medservice.inventory.choices.PurchaseOrderStatus",
+        "RequisitionStatusEnum": "medservice.inventory.choices.RequisitionStatus",
+        "StockCountStatusEnum": "medservice.inventory.choices.StockCountStatus",
+        "InstrumentKindEnum": "medservice.inventory.choices.InstrumentKind",
+        "InstrumentStatusEnum": "medservice.inventory.choices.InstrumentStatus",
+        "CalibrationResultEnum": "medservice.inventory.choices.CalibrationResult",
     },
 }
 

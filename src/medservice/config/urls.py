@@ -20,6 +20,7 @@ urlpatterns = [
     path("catalog/", include("medservice.catalog.urls")),
     path("installed-base/", include("medservice.installed_base.urls")),
     path("tickets/", include("medservice.tickets.urls")),
+    path("inventory/", include("medservice.inventory.urls")),
     # The customer portal and the public pages (fault report without login) of the tickets app.
     path("portal/", include(("medservice.tickets.portal", "portal"), namespace="portal")),
     path("report/", include(("medservice.tickets.public", "public"), namespace="public")),

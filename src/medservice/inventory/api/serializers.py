@@ -1,0 +1,164 @@
+"""API shapes of parts, locations, lots, stock and the ledger. Related records by id; stock and
+movements are read only (they change only through the business actions)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rest_framework import serializers
+
+from medservice.catalog.selectors import device_models_visible_to, suppliers_visible_to
+from medservice.inventory.models import Part, PartLot, StockBalance, StockLocation, StockMovement
+
+VERSION_HELP = "Send the version you read: an update is refused (409) if it changed since."
+TIMESTAMPS = ["created_at", "updated_at"]
+
+
+class ScopedSerializer(serializers.ModelSerializer):
+    """Related-record choices come from the selectors, as in the UI."""
+
+    version = serializers.IntegerField(required=False, min_value=1, help_text=VERSION_HELP)
+    scoped_relations: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            for name, selector in self.scoped_relations.items():
+                field = self.fields[name]
+                target = getattr(field, "child_relation", field)
+                target.queryset = selector(request.user)
+
+
+class PartSerializer(ScopedSerializer):
+    scoped_relations: ClassVar[dict[str, Any]] = {
+        "preferred_supplier": suppliers_visible_to,
+        "compatible_models": device_models_visible_to,
+        "device_model": device_models_visible_to,
+    }
+
+    class Meta:
+        model = Part
+        fields = [
+            "id",
+            "number",
+            "name_zh",
+            "name_en",
+            "unit",
+            "tracking",
+            "shelf_life_days",
+            "standard_cost",
+            "price",
+            "reorder_point",
+            "reorder_quantity",
+            "preferred_supplier",
+            "compatible_models",
+            "device_model",
+            "active",
+            "version",
+            *TIMESTAMPS,
+        ]
+        read_only_fields = ["id", *TIMESTAMPS]
+
+
+class LocationSerializer(ScopedSerializer):
+    class Meta:
+        model = StockLocation
+        fields = [
+            "id",
+            "code",
+            "name",
+            "kind",
+            "engineer",
+            "region",
+            "address",
+            "active",
+            "counting",
+            "version",
+            *TIMESTAMPS,
+        ]
+        read_only_fields = ["id", "counting", *TIMESTAMPS]
+
+
+class LotSerializer(ScopedSerializer):
+    class Meta:
+        model = PartLot
+        fields = [
+            "id",
+            "part",
+            "lot_number",
+            "serial_number",
+            "production_date",
+            "expiry_date",
+            "supplier",
+            "on_hold",
+            "hold_reason",
+            "hold_source",
+            "version",
+            *TIMESTAMPS,
+        ]
+        read_only_fields = [
+            "id",
+            "part",
+            "lot_number",
+            "serial_number",
+            "supplier",
+            "on_hold",
+            "hold_reason",
+            "hold_source",
+            *TIMESTAMPS,
+        ]
+
+
+class LotHoldSerializer(serializers.Serializer):
+    reason = serializers.CharField(help_text="Why the lot is held or released.")
+    source = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class StockSerializer(serializers.ModelSerializer):
+    lot_number = serializers.CharField(source="lot.lot_number", read_only=True, default="")
+    serial_number = serializers.CharField(source="lot.serial_number", read_only=True, default="")
+    expiry_date = serializers.DateField(source="lot.expiry_date", read_only=True, default=None)
+
+    class Meta:
+        model = StockBalance
+        fields = [
+            "id",
+            "location",
+            "part",
+            "lot",
+            "lot_number",
+            "serial_number",
+            "expiry_date",
+            "condition",
+            "quantity",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class MovementSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = StockMovement
+        fields = [
+            "id",
+            "kind",
+            "part",
+            "lot",
+            "quantity",
+            "source",
+            "source_condition",
+            "destination",
+            "destination_condition",
+            "occurred_at",
+            "recorded_by",
+            "approved_by",
+            "unit_cost",
+            "reference",
+            "reason",
+            "device",
+            "purchase_order_line",
+            "requisition_line",
+            "count_line",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,880 @@
+"""The stock ledger and the parts catalogue: every movement of stock goes through
+`movements_post`, which locks, checks and writes the ledger rows and the balance table in one
+transaction, so balances never go negative, also under concurrent requests.
+
+Purchasing, requisitions, counts and instruments have their own service modules beside this
+one (purchasing.py, requisitions.py, counts.py, instruments.py); they all post stock here.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from medservice.core.context import audit_context
+from medservice.core.errors import DomainError, InvalidInputError, PermissionDeniedError
+from medservice.installed_base.services import HeldError, hold_active_for
+from medservice.inventory.choices import (
+    USABLE_LOCATION_KINDS,
+    Condition,
+    LocationKind,
+    MovementKind,
+    PartTracking,
+)
+from medservice.inventory.models import (
+    Part,
+    PartLot,
+    StockBalance,
+    StockLocation,
+    StockMovement,
+)
+
+TRANSIT_CODE = "TRANSIT"
+
+
+class InsufficientStockError(DomainError):
+    """Less is on hand than the movement takes; nothing was moved."""
+
+    code = "insufficient_stock"
+    status = 409
+
+
+class LocationCountingError(DomainError):
+    """A stock count is open at the location: nothing moves in or out until it is posted."""
+
+    code = "stock_count_open"
+    status = 409
+
+
+class LotNotIssuableError(HeldError):
+    """The lot is on hold or expired and may not be issued or fitted."""
+
+
+def require_permission(actor: Any, permission: str, message: str | None = None) -> None:
+    # Jobs (actor None) act for the system; people need the permission.
+    if actor is not None and not actor.has_perm(permission):
+        raise PermissionDeniedError(message or _("You may not do this."))
+
+
+class Problems:
+    """Collects every problem of one input, so the user sees them all at once."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, list[str]] = {}
+
+    def add(self, name: str, message: str) -> None:
+        self.fields.setdefault(name, []).append(str(message))
+
+    def __bool__(self) -> bool:
+        return bool(self.fields)
+
+    def raise_if_any(self, message: str) -> None:
+        if self.fields:
+            raise InvalidInputError(message, fields=self.fields)
+
+
+def quantity_text(value: Decimal | int) -> str:
+    """A quantity as people write it: 3, 2.5 (never 3.000)."""
+    number = Decimal(value)
+    text = format(number.normalize(), "f") if number == number.to_integral() else str(number)
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+# --- Parts ------------------------------------------------------------------------------------
+
+
+def part_problems(data: dict[str, Any], *, instance: Part | None = None) -> dict[str, list[str]]:
+    """The business rules of a part's master data (shape is checked by forms and serializers)."""
+    problems = Problems()
+
+    def value(name: str) -> Any:
+        if name in data:
+            return data[name]
+        return getattr(instance, name, None) if instance is not None else None
+
+    tracking = value("tracking") or PartTracking.NONE
+    if value("shelf_life_days") and tracking == PartTracking.NONE:
+        problems.add(
+            "tracking",
+            _("A part with a shelf life is tracked by lot or serial number, so each lot has "
+              "its expiry date."),
+        )  # fmt: skip
+    for name in ("standard_cost", "price", "reorder_point", "reorder_quantity"):
+        amount = value(name)
+        if amount is not None and Decimal(amount) < 0:
+            problems.add(name, _("This cannot be negative."))
+    if (
+        instance is not None
+        and instance.pk
+        and "tracking" in data
+        and data["tracking"] != (instance.tracking)
+    ) and StockMovement.objects.filter(part=instance).exists():
+        problems.add(
+            "tracking",
+            _("The part has stock movements: its tracking can no longer change."),
+        )
+    return problems.fields
+
+
+def part_create(*, actor: Any, model: type[Part] = Part, data: dict[str, Any]) -> Part:
+    """Add a part to the catalogue."""
+    from medservice.core.services import record_create
+
+    require_permission(actor, "inventory.add_part")
+    data = {key: item for key, item in data.items() if key != "version"}
+    problems = part_problems(data)
+    if problems:
+        raise InvalidInputError(_("The part was not saved."), fields=problems)
+    return record_create(actor=actor, model=Part, data=data)
+
+
+def part_update(
+    *, actor: Any, instance: Part, data: dict[str, Any], expected_version: int | None = None
+) -> Part:
+    """Change a part's master data (its tracking is fixed once stock has moved)."""
+    from medservice.core.services import record_update
+
+    require_permission(actor, "inventory.change_part")
+    data = {key: item for key, item in data.items() if key != "version"}
+    problems = part_problems(data, instance=instance)
+    if problems:
+        raise InvalidInputError(_("The part was not saved."), fields=problems)
+    return record_update(
+        actor=actor, instance=instance, data=data, expected_version=expected_version
+    )
+
+
+# --- Locations --------------------------------------------------------------------------------
+
+
+def transit_location() -> StockLocation:
+    """The one location where issued parts wait until the engineer confirms receipt."""
+    location = StockLocation.objects.filter(code=TRANSIT_CODE).first()
+    if location is not None:
+        return location
+    try:
+        with transaction.atomic(), audit_context(reason="created on first issue"):
+            return StockLocation.objects.create(
+                code=TRANSIT_CODE, name=_("In transit to engineers"), kind=LocationKind.TRANSIT
+            )
+    except IntegrityError:
+        return StockLocation.objects.get(code=TRANSIT_CODE)
+
+
+def engineer_location_for(user: Any, *, create: bool = True) -> StockLocation | None:
+    """The engineer's own stock, created the first time parts are requested for it."""
+    location = StockLocation.objects.filter(engineer=user).first()
+    if location is not None or not create:
+        return location
+    name = user.get_full_name() or user.username
+    try:
+        with transaction.atomic(), audit_context(reason="engineer's stock opened"):
+            return StockLocation.objects.create(
+                code=f"ENG-{user.pk}",
+                name=_("%(name)s's stock") % {"name": name},
+                kind=LocationKind.ENGINEER,
+                engineer=user,
+            )
+    except IntegrityError:
+        return StockLocation.objects.get(engineer=user)
+
+
+# --- Lots, holds and expiry -------------------------------------------------------------------
+
+
+def lot_refusal(lot: PartLot | None, *, on: datetime.date | None = None) -> str:
+    """Why this lot may not be issued or fitted today, or "" when it may: the lot's own hold, a
+    hold on the device batch it belongs to (a part registered as a device model), expiry."""
+    if lot is None:
+        return ""
+    day = on or timezone.localdate()
+    if lot.on_hold:
+        return _("%(lot)s is on hold: %(reason)s") % {"lot": lot, "reason": lot.hold_reason}
+    part = lot.part
+    if part.device_model_id:
+        hold = hold_active_for(
+            device_model=part.device_model_id,
+            batch_number=lot.lot_number,
+            serial_number=lot.serial_number,
+        )
+        if hold is not None:
+            return _("%(lot)s belongs to a device batch on hold: %(reason)s") % {
+                "lot": lot,
+                "reason": hold.reason,
+            }
+    if lot.expiry_date is not None and lot.expiry_date < day:
+        return _("%(lot)s expired on %(date)s and may not be used.") % {
+            "lot": lot,
+            "date": lot.expiry_date.isoformat(),
+        }
+    return ""
+
+
+def part_lot_hold(*, actor: Any, lot: PartLot, reason: str, source: str = "") -> PartLot:
+    """Stop a part lot from being issued or fitted (quality review of a suspect lot)."""
+    require_permission(actor, "inventory.change_partlot")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInputError(
+            _("Say why the lot is put on hold."),
+            fields={"reason": [_("A reason is required to put a lot on hold.")]},
+        )
+    with transaction.atomic(), audit_context(actor=actor, reason=reason, action="hold"):
+        locked = PartLot.objects.select_for_update().get(pk=lot.pk)
+        if locked.on_hold:
+            raise InvalidInputError(_("%(lot)s is already on hold.") % {"lot": locked})
+        locked.on_hold, locked.hold_reason, locked.hold_source = True, reason, source.strip()
+        locked.save()
+    return locked
+
+
+def part_lot_release(*, actor: Any, lot: PartLot, reason: str) -> PartLot:
+    """Release a part lot's hold with the review's outcome."""
+    require_permission(actor, "inventory.change_partlot")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInputError(
+            _("Say why the hold is released."),
+            fields={"reason": [_("A reason is required to release a hold.")]},
+        )
+    with transaction.atomic(), audit_context(actor=actor, reason=reason, action="release"):
+        locked = PartLot.objects.select_for_update().get(pk=lot.pk)
+        if not locked.on_hold:
+            raise InvalidInputError(_("%(lot)s is not on hold.") % {"lot": locked})
+        locked.on_hold, locked.hold_reason, locked.hold_source = False, "", ""
+        locked.save()
+    return locked
+
+
+def lot_for_receipt(
+    *,
+    part: Part,
+    lot_number: str = "",
+    serial_number: str = "",
+    expiry_date: datetime.date | None = None,
+    production_date: datetime.date | None = None,
+    supplier: Any = None,
+) -> PartLot | None:
+    """The lot (or serial unit) a receipt brings in, created the first time it is seen; None
+    for a part tracked by quantity only. The caller has checked the part's tracking rules."""
+    lot_number, serial_number = (lot_number or "").strip(), (serial_number or "").strip()
+    if part.tracking == PartTracking.NONE:
+        return None
+    if part.tracking == PartTracking.LOT:
+        serial_number = ""
+    if expiry_date is None and production_date and part.shelf_life_days:
+        expiry_date = production_date + datetime.timedelta(days=part.shelf_life_days)
+    lot = PartLot.objects.filter(
+        part=part, lot_number=lot_number, serial_number=serial_number
+    ).first()
+    if lot is None:
+        try:
+            with transaction.atomic():
+                lot = PartLot.objects.create(
+                    part=part,
+                    lot_number=lot_number,
+                    serial_number=serial_number,
+                    expiry_date=expiry_date,
+                    production_date=production_date,
+                    supplier=supplier,
+                )
+        except IntegrityError:
+            lot = PartLot.objects.get(part=part, lot_number=lot_number, serial_number=serial_number)
+    return lot
+
+
+def receipt_line_problems(
+    part: Part,
+    *,
+    quantity: Decimal,
+    lot_number: str,
+    serial_number: str,
+    expiry_date: datetime.date | None,
+    prefix: str = "",
+) -> dict[str, list[str]]:
+    """What is wrong with one received line for this part's tracking rules."""
+    problems = Problems()
+    if quantity is None or Decimal(quantity) <= 0:
+        problems.add(f"{prefix}quantity", _("The quantity must be more than zero."))
+    if part.tracking == PartTracking.LOT and not (lot_number or "").strip():
+        problems.add(f"{prefix}lot_number", _("%(part)s is tracked by lot: give the lot number.")
+                     % {"part": part.number})  # fmt: skip
+    if part.tracking == PartTracking.SERIAL:
+        if not (serial_number or "").strip():
+            problems.add(
+                f"{prefix}serial_number",
+                _("%(part)s is tracked by serial number: give one serial per unit.")
+                % {"part": part.number},
+            )
+        elif quantity is not None and Decimal(quantity) != 1:
+            problems.add(f"{prefix}quantity", _("A serial number is one unit: quantity 1."))
+    if part.tracking == PartTracking.NONE and quantity is not None:
+        pass
+    if part.shelf_life_days and expiry_date is None and part.tracking != PartTracking.NONE:
+        problems.add(
+            f"{prefix}expiry_date",
+            _("%(part)s has a shelf life: give the lot's expiry date.") % {"part": part.number},
+        )
+    if expiry_date is not None and expiry_date < timezone.localdate():
+        problems.add(
+            f"{prefix}expiry_date",
+            _("This lot expired on %(date)s: it may not be received into stock.")
+            % {"date": expiry_date.isoformat()},
+        )
+    return problems.fields
+
+
+# --- Posting the ledger -----------------------------------------------------------------------
+
+
+@dataclass
+class Move:
+    """One line of a movement to post. With `lot` None for a lot- or serial-tracked part whose
+    stock is taken (not received), the lots are chosen first-expiry-first-out."""
+
+    part: Part
+    quantity: Decimal
+    lot: PartLot | None = None
+    source_condition: str = Condition.GOOD
+    destination_condition: str = Condition.GOOD
+    device: Any = None
+    purchase_order_line: Any = None
+    requisition_line: Any = None
+    count_line: Any = None
+    unit_cost: Decimal | None = None
+    # For a taking move: only lots that may be issued (not held, not expired).
+    issuable_only: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _lock_locations(locations: Iterable[StockLocation]) -> dict[int, bool]:
+    """Share-lock the locations (a starting stock count takes them exclusively, so a count
+    never snapshots a shelf half-way through a movement); returns each one's counting flag."""
+    ids = sorted({location.pk for location in locations})
+    if not ids:
+        return {}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id, counting FROM inventory_stocklocation WHERE id = ANY(%s) "
+                "ORDER BY id FOR SHARE",
+                [ids],
+            )
+            return dict(cursor.fetchall())
+    return dict(StockLocation.objects.filter(pk__in=ids).values_list("pk", "counting"))
+
+
+def _balance_row(location: StockLocation, part: Part, lot: PartLot | None, condition: str) -> int:
+    """The id of the balance row, created (empty) if this is the first stock of its kind."""
+    lookup = {"location": location, "part": part, "lot": lot, "condition": condition}
+    row = StockBalance.objects.filter(**lookup).values_list("pk", flat=True).first()
+    if row is not None:
+        return row
+    try:
+        with transaction.atomic():
+            return StockBalance.objects.create(**lookup, quantity=0).pk
+    except IntegrityError:
+        # Someone created it at the same moment: use theirs.
+        return StockBalance.objects.filter(**lookup).values_list("pk", flat=True).get()
+
+
+def _shortfall(
+    move: Move, lot: PartLot | None, location: StockLocation, have: Decimal, want: Decimal
+) -> str:
+    return _("%(part)s%(lot)s at %(location)s: %(have)s %(unit)s on hand, %(want)s asked.") % {
+        "part": move.part,
+        "lot": f" ({lot})" if lot is not None else "",
+        "location": location,
+        "have": quantity_text(have),
+        "unit": move.part.unit,
+        "want": quantity_text(want),
+    }
+
+
+def on_hand(
+    *,
+    part: Part,
+    location: StockLocation | None = None,
+    lot: PartLot | None = None,
+    condition: str = Condition.GOOD,
+) -> Decimal:
+    """What is on hand of the part (at the location, of the lot), from the balance table."""
+    balances = StockBalance.objects.filter(part=part, condition=condition)
+    if location is not None:
+        balances = balances.filter(location=location)
+    if lot is not None:
+        balances = balances.filter(lot=lot)
+    return balances.aggregate(total=Sum("quantity"))["total"] or Decimal(0)
+
+
+def movements_post(
+    *,
+    actor: Any,
+    kind: str,
+    moves: Sequence[Move],
+    source: StockLocation | None = None,
+    destination: StockLocation | None = None,
+    reference: str = "",
+    reason: str = "",
+    approved_by: Any = None,
+    occurred_at: datetime.datetime | None = None,
+    ignore_counting: bool = False,
+) -> list[StockMovement]:
+    """Post ledger rows and move the balances, all or nothing.
+
+    Locks the locations (shared) and every balance row touched (in id order, so two postings
+    never deadlock), refuses when a location is being counted, when a lot may not be issued,
+    or when less is on hand than taken. Must run inside the caller's transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("movements_post() must run inside transaction.atomic()")
+    if not moves:
+        raise InvalidInputError(_("Nothing to move: add at least one part."))
+    if source is None and destination is None:
+        raise InvalidInputError(_("A movement needs a location it comes from or goes to."))
+    counting = _lock_locations([item for item in (source, destination) if item is not None])
+    if not ignore_counting and any(counting.values()):
+        frozen = source if source is not None and counting.get(source.pk) else destination
+        raise LocationCountingError(
+            _("A stock count is open at %(location)s: nothing moves in or out until it is "
+              "posted.") % {"location": frozen}
+        )  # fmt: skip
+    when = occurred_at or timezone.now()
+    for move in moves:
+        if move.quantity is None or Decimal(move.quantity) <= 0:
+            raise InvalidInputError(
+                _("The quantity of %(part)s must be more than zero.") % {"part": move.part.number}
+            )
+
+    # Which balance rows this posting may touch: for a taking move without a named lot, every
+    # lot of the part at the source (read unlocked, then locked below).
+    candidates: dict[int, list[PartLot | None]] = {}
+    for index, move in enumerate(moves):
+        if source is None or move.lot is not None or move.part.tracking == PartTracking.NONE:
+            candidates[index] = [move.lot]
+            continue
+        lot_ids = list(
+            StockBalance.objects.filter(
+                location=source, part=move.part, condition=move.source_condition, quantity__gt=0
+            ).values_list("lot_id", flat=True)
+        )
+        candidates[index] = list(
+            PartLot.objects.filter(pk__in=lot_ids).select_related("part").order_by("pk")
+        )
+    keys: dict[tuple[str, int, int, int | None, str], int] = {}
+    for index, move in enumerate(moves):
+        for lot in candidates[index]:
+            lot_id = getattr(lot, "pk", None)
+            if source is not None:
+                keys[("out", source.pk, move.part.pk, lot_id, move.source_condition)] = 0
+            if destination is not None:
+                keys[("in", destination.pk, move.part.pk, lot_id, move.destination_condition)] = 0
+    locations = {item.pk: item for item in (source, destination) if item is not None}
+    parts = {move.part.pk: move.part for move in moves}
+    lots = {lot.pk: lot for items in candidates.values() for lot in items if lot is not None}
+    for key in sorted(keys, key=lambda item: (item[0], item[1], item[2], item[3] or 0, item[4])):
+        _side, location_id, part_id, lot_id, condition = key
+        keys[key] = _balance_row(
+            locations[location_id], parts[part_id], lots.get(lot_id), condition
+        )
+    # One lock pass in id order, so two postings never wait for each other in a circle.
+    balances = {
+        row.pk: row
+        for row in StockBalance.objects.select_for_update()
+        .filter(pk__in=sorted(set(keys.values())))
+        .order_by("pk")
+    }
+
+    def balance(
+        side: str, location: StockLocation, move: Move, lot: PartLot | None
+    ) -> StockBalance:
+        condition = move.source_condition if side == "out" else move.destination_condition
+        return balances[
+            keys[(side, location.pk, move.part.pk, getattr(lot, "pk", None), condition)]
+        ]
+
+    shortfalls: list[str] = []
+    refusals: list[str] = []
+    created: list[StockMovement] = []
+    for index, move in enumerate(moves):
+        quantity = Decimal(move.quantity)
+        allocation: list[tuple[PartLot | None, Decimal]] = []
+        if source is None:
+            allocation = [(move.lot, quantity)]
+        elif move.lot is not None or move.part.tracking == PartTracking.NONE:
+            refusal = lot_refusal(move.lot) if move.issuable_only else ""
+            if refusal:
+                refusals.append(refusal)
+                continue
+            have = balance("out", source, move, move.lot).quantity
+            if have < quantity:
+                shortfalls.append(_shortfall(move, move.lot, source, have, quantity))
+                continue
+            allocation = [(move.lot, quantity)]
+        else:
+            # First expiry first out, over the lots that may be used.
+            remaining = quantity
+            usable = sorted(
+                (lot for lot in candidates[index] if lot is not None),
+                key=lambda lot: (lot.expiry_date or datetime.date.max, lot.pk),
+            )
+            for lot in usable:
+                if remaining <= 0:
+                    break
+                if move.issuable_only and lot_refusal(lot):
+                    continue
+                take = min(balance("out", source, move, lot).quantity, remaining)
+                if take > 0:
+                    allocation.append((lot, take))
+                    remaining -= take
+            if remaining > 0:
+                shortfalls.append(_shortfall(move, None, source, quantity - remaining, quantity))
+                continue
+        for lot, take in allocation:
+            if source is not None:
+                balance("out", source, move, lot).quantity -= take
+            if destination is not None:
+                balance("in", destination, move, lot).quantity += take
+            created.append(
+                StockMovement(
+                    kind=kind,
+                    part=move.part,
+                    lot=lot,
+                    quantity=take,
+                    source=source,
+                    source_condition=move.source_condition if source is not None else "",
+                    destination=destination,
+                    destination_condition=(
+                        move.destination_condition if destination is not None else ""
+                    ),
+                    occurred_at=when,
+                    recorded_by=actor,
+                    approved_by=approved_by,
+                    unit_cost=move.part.standard_cost if move.unit_cost is None else move.unit_cost,
+                    reference=reference,
+                    reason=reason,
+                    device=move.device,
+                    purchase_order_line=move.purchase_order_line,
+                    requisition_line=move.requisition_line,
+                    count_line=move.count_line,
+                )
+            )
+    if refusals:
+        raise LotNotIssuableError(" ".join(refusals))
+    if shortfalls:
+        raise InsufficientStockError(
+            _("Not enough stock: %(details)s") % {"details": " ".join(shortfalls)}
+        )
+    with audit_context(actor=actor, reason=reason or None, action=kind):
+        for movement in created:
+            movement.save()
+        for balance in balances.values():
+            # One UPDATE per row touched; the CHECK constraint is the last line of defence.
+            StockBalance.objects.filter(pk=balance.pk).update(
+                quantity=balance.quantity, updated_at=timezone.now()
+            )
+    return created
+
+
+def stock_transfer(
+    *,
+    actor: Any,
+    source: StockLocation,
+    destination: StockLocation,
+    moves: Sequence[Move],
+    reference: str = "",
+    reason: str = "",
+) -> list[StockMovement]:
+    """Move good stock from one usable location to another (a regional warehouse restocked
+    from the central one, or an engineer handing parts to a colleague)."""
+    require_permission(actor, "inventory.transfer_stock",
+                       _("You may not transfer stock."))  # fmt: skip
+    problems = Problems()
+    if source.pk == destination.pk:
+        problems.add("destination", _("Choose a different location to transfer to."))
+    for name, location in (("source", source), ("destination", destination)):
+        if location.kind not in USABLE_LOCATION_KINDS:
+            problems.add(
+                name,
+                _(
+                    "Transfers are between warehouses and engineers' stock; %(location)s is %(kind)s."
+                )
+                % {"location": location, "kind": location.get_kind_display()},
+            )
+        elif not location.active:
+            problems.add(name, _("%(location)s is no longer in use.") % {"location": location})
+    problems.raise_if_any(_("The transfer was not posted."))
+    issuable = destination.kind == LocationKind.ENGINEER
+    with transaction.atomic():
+        return movements_post(
+            actor=actor,
+            kind=MovementKind.TRANSFER,
+            source=source,
+            destination=destination,
+            moves=[_with(move, issuable_only=issuable) for move in moves],
+            reference=reference,
+            reason=reason,
+        )
+
+
+def _with(move: Move, **changes: Any) -> Move:
+    values = {**move.__dict__, **changes}
+    return Move(**values)
+
+
+# --- Consumption: parts fitted into and removed from a device ---------------------------------
+
+
+@dataclass
+class Fitted:
+    """A part fitted into the device (from the engineer's stock)."""
+
+    part: Part
+    quantity: Decimal = Decimal(1)
+    lot: PartLot | None = None
+
+
+@dataclass
+class Removed:
+    """A part taken out of the device; it enters the engineer's stock as defective."""
+
+    part: Part
+    quantity: Decimal = Decimal(1)
+    lot_number: str = ""
+    serial_number: str = ""
+
+
+def parts_consume(
+    *,
+    actor: Any,
+    device: Any,
+    location: StockLocation,
+    fitted: Sequence[Fitted] = (),
+    removed: Sequence[Removed] = (),
+    reference: str = "",
+    occurred_at: datetime.datetime | None = None,
+) -> list[StockMovement]:
+    """Record the parts a repair fitted into `device` (taken from `location`, normally the
+    engineer's own stock) and the parts it took out (booked into the same stock as defective,
+    to be returned to quarantine). The work-orders app calls this with its number as
+    `reference`. All or nothing."""
+    from medservice.installed_base.services import evidence_hold_for
+
+    require_permission(actor, "inventory.consume_parts", _("You may not record parts used."))
+    problems = Problems()
+    if not fitted and not removed:
+        problems.add("fitted", _("Name at least one part fitted or removed."))
+    if location.kind not in USABLE_LOCATION_KINDS:
+        problems.add(
+            "location",
+            _("Parts are fitted from a warehouse or an engineer's stock, not from %(kind)s.")
+            % {"kind": location.get_kind_display()},
+        )
+    for position, item in enumerate(fitted, start=1):
+        if item.part.tracking == PartTracking.SERIAL and item.lot is None:
+            problems.add(
+                f"fitted.{position}.lot",
+                _("%(part)s is tracked by serial number: say which unit was fitted.")
+                % {"part": item.part.number},
+            )
+        if item.part.tracking == PartTracking.SERIAL and Decimal(item.quantity) != 1:
+            problems.add(
+                f"fitted.{position}.quantity", _("A serial number is one unit: quantity 1.")
+            )
+        if item.lot is not None and item.lot.part_id != item.part.pk:
+            problems.add(f"fitted.{position}.lot", _("This lot belongs to another part."))
+    for position, item in enumerate(removed, start=1):
+        problems.fields.update(
+            receipt_line_problems(
+                item.part,
+                quantity=item.quantity,
+                lot_number=item.lot_number,
+                serial_number=item.serial_number,
+                expiry_date=None,
+                prefix=f"removed.{position}.",
+            )
+        )
+        # A removed part carries whatever expiry it has; the receipt rule on expiry is moot.
+        problems.fields.pop(f"removed.{position}.expiry_date", None)
+    problems.raise_if_any(_("The parts were not recorded."))
+    hold = evidence_hold_for(device)
+    if hold is not None:
+        raise HeldError(
+            _("%(device)s is under an evidence hold (%(reason)s): no part may be fitted or "
+              "removed until it is released.") % {"device": device, "reason": hold.reason}
+        )  # fmt: skip
+    with transaction.atomic():
+        movements: list[StockMovement] = []
+        if fitted:
+            movements += movements_post(
+                actor=actor,
+                kind=MovementKind.CONSUMPTION,
+                source=location,
+                moves=[
+                    Move(
+                        part=item.part,
+                        quantity=Decimal(item.quantity),
+                        lot=item.lot,
+                        device=device,
+                        issuable_only=True,
+                    )
+                    for item in fitted
+                ],
+                reference=reference,
+                occurred_at=occurred_at,
+            )
+        if removed:
+            moves = []
+            for item in removed:
+                lot = lot_for_receipt(
+                    part=item.part, lot_number=item.lot_number, serial_number=item.serial_number
+                )
+                moves.append(
+                    Move(part=item.part, quantity=Decimal(item.quantity), lot=lot, device=device,
+                         destination_condition=Condition.DEFECTIVE)
+                )  # fmt: skip
+            movements += movements_post(
+                actor=actor,
+                kind=MovementKind.REMOVAL,
+                destination=location,
+                moves=moves,
+                reference=reference,
+                occurred_at=occurred_at,
+            )
+    return movements
+
+
+# --- Defective parts: quarantine, analysis, supplier, scrap ------------------------------------
+
+DISPOSITIONS = {
+    # disposition: (movement kind, destination kinds allowed, destination condition)
+    "analysis": (MovementKind.TO_ANALYSIS, {LocationKind.ANALYSIS}, Condition.DEFECTIVE),
+    "supplier": (MovementKind.SUPPLIER_RETURN, set(), Condition.DEFECTIVE),
+    "scrap": (MovementKind.SCRAP, {LocationKind.SCRAP}, Condition.DEFECTIVE),
+    "restock": (MovementKind.RESTOCK, {LocationKind.CENTRAL, LocationKind.REGIONAL},
+                Condition.GOOD),
+}  # fmt: skip
+
+
+def defective_dispose(
+    *,
+    actor: Any,
+    disposition: str,
+    source: StockLocation,
+    moves: Sequence[Move],
+    destination: StockLocation | None = None,
+    reference: str = "",
+    reason: str,
+) -> list[StockMovement]:
+    """Send defective parts on from quarantine (or analysis): to failure analysis, back to the
+    supplier, to scrap, or — found good — back into a warehouse. A reason is required."""
+    require_permission(actor, "inventory.dispose_parts",
+                       _("You may not decide what happens to defective parts."))  # fmt: skip
+    problems = Problems()
+    reason = (reason or "").strip()
+    rule = DISPOSITIONS.get(disposition)
+    if rule is None:
+        problems.add("disposition", _("Choose analysis, supplier, scrap or restock."))
+    if not reason:
+        problems.add("reason", _("Say why (the finding, the supplier's RMA, the scrap reason)."))
+    if source.kind not in {LocationKind.QUARANTINE, LocationKind.ANALYSIS}:
+        problems.add(
+            "source", _("Defective parts are sent on from quarantine or failure analysis.")
+        )
+    if rule is not None:
+        kinds = rule[1]
+        if kinds and (destination is None or destination.kind not in kinds):
+            problems.add(
+                "destination",
+                _("Choose a location of kind: %(kinds)s.")
+                % {"kinds": ", ".join(str(LocationKind(kind).label) for kind in sorted(kinds))},
+            )
+        if not kinds:
+            destination = None
+    problems.raise_if_any(_("Nothing was moved."))
+    kind, _kinds, condition = rule  # type: ignore[misc]
+    with transaction.atomic():
+        return movements_post(
+            actor=actor,
+            kind=kind,
+            source=source,
+            destination=destination,
+            moves=[
+                _with(move, source_condition=Condition.DEFECTIVE, destination_condition=condition)
+                for move in moves
+            ],
+            reference=reference,
+            reason=reason,
+        )
+
+
+def parts_return_defective(
+    *,
+    actor: Any,
+    source: StockLocation,
+    quarantine: StockLocation,
+    moves: Sequence[Move],
+    reference: str = "",
+    reason: str = "",
+) -> list[StockMovement]:
+    """Hand removed or failed parts from an engineer's stock (or a warehouse) to quarantine."""
+    require_permission(actor, "inventory.return_parts", _("You may not return parts."))
+    if quarantine.kind != LocationKind.QUARANTINE:
+        raise InvalidInputError(
+            _("Defective parts go to a quarantine location."),
+            fields={"destination": [_("Choose a quarantine location.")]},
+        )
+    with transaction.atomic():
+        return movements_post(
+            actor=actor,
+            kind=MovementKind.RETURN_DEFECTIVE,
+            source=source,
+            destination=quarantine,
+            moves=[
+                _with(
+                    move,
+                    source_condition=move.source_condition,
+                    destination_condition=Condition.DEFECTIVE,
+                )
+                for move in moves
+            ],
+            reference=reference,
+            reason=reason,
+        )
+
+
+def balances_for(
+    *,
+    part: Part | None = None,
+    location: StockLocation | None = None,
+    include_empty: bool = False,
+) -> Any:
+    """Balance rows (the stock list), for a part, a location or both."""
+    rows = StockBalance.objects.select_related("location", "part", "lot")
+    if part is not None:
+        rows = rows.filter(part=part)
+    if location is not None:
+        rows = rows.filter(location=location)
+    if not include_empty:
+        rows = rows.filter(quantity__gt=0)
+    return rows.order_by("location__code", "part__number", "lot__expiry_date", "lot_id")
+
+
+def issuable_lots(part: Part, location: StockLocation) -> list[tuple[PartLot | None, Decimal]]:
+    """The good stock of a part at a location that may be issued, first expiry first."""
+    rows = balances_for(part=part, location=location).filter(condition=Condition.GOOD)
+    return [(row.lot, row.quantity) for row in rows if not lot_refusal(row.lot)]
+
+
+def lot_query(text: str) -> Q:
+    text = (text or "").strip()
+    return Q(lot_number__iexact=text) | Q(serial_number__iexact=text)

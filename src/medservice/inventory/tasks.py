@@ -1,0 +1,1 @@
+"""Spare-parts periodic jobs: thin wrappers over services."""
