@@ -43,8 +43,10 @@ class InventoryConfig(AppConfig):
 
     def ready(self) -> None:
         from medservice.inventory import (  # noqa: F401  (registration)
+            demo,
             resources,
             tasks,
+            views,
             views_counts,
             views_instruments,
             views_purchasing,

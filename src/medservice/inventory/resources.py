@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from medservice.core.registry import Related, Resource, register, related_register
+from medservice.core.views import ResourceDetailView
 from medservice.inventory.api.serializers import (
     LocationSerializer,
     LotSerializer,
@@ -24,7 +25,7 @@ from medservice.inventory.filtersets import (
     PartFilter,
     StockFilter,
 )
-from medservice.inventory.forms import LocationForm, LotForm, PartForm
+from medservice.inventory.forms import LocationForm, LotForm, LotHoldForm, PartForm
 from medservice.inventory.models import Part, PartLot, StockBalance, StockLocation, StockMovement
 from medservice.inventory.selectors import (
     balances_visible_to,
@@ -32,8 +33,24 @@ from medservice.inventory.selectors import (
     lots_visible_to,
     movements_visible_to,
     parts_visible_to,
+    trace_lot,
 )
-from medservice.inventory.services import part_create, part_update
+from medservice.inventory.services import lot_refusal, part_create, part_update
+
+
+class LotDetailView(ResourceDetailView):
+    """A lot's page: why it may not be used (hold, expiry), its hold or release form, and the
+    devices it went into."""
+
+    extra_template = "inventory/lot_panel.html"
+
+    def extra_context_for(self, obj: PartLot) -> dict[str, Any]:
+        return {
+            "refusal": lot_refusal(obj),
+            "hold_form": LotHoldForm(),
+            "trace": trace_lot(obj, self.request.user),
+        }
+
 
 parts = register(
     Resource(
@@ -174,6 +191,7 @@ lots = register(
         create=None,
         delete=None,
         organization_scoped=False,
+        detail_view=LotDetailView,
     )
 )
 

@@ -106,9 +106,11 @@ def part_problems(data: dict[str, Any], *, instance: Part | None = None) -> dict
     if value("shelf_life_days") and tracking == PartTracking.NONE:
         problems.add(
             "tracking",
-            _("A part with a shelf life is tracked by lot or serial number, so each lot has "
-              "its expiry date."),
-        )  # fmt: skip
+            _(
+                "A part with a shelf life is tracked by lot or serial number, so each lot has "
+                "its expiry date."
+            ),
+        )
     for name in ("standard_cost", "price", "reorder_point", "reorder_quantity"):
         amount = value(name)
         if amount is not None and Decimal(amount) < 0:
@@ -307,8 +309,10 @@ def receipt_line_problems(
     if quantity is None or Decimal(quantity) <= 0:
         problems.add(f"{prefix}quantity", _("The quantity must be more than zero."))
     if part.tracking == PartTracking.LOT and not (lot_number or "").strip():
-        problems.add(f"{prefix}lot_number", _("%(part)s is tracked by lot: give the lot number.")
-                     % {"part": part.number})  # fmt: skip
+        problems.add(
+            f"{prefix}lot_number",
+            _("%(part)s is tracked by lot: give the lot number.") % {"part": part.number},
+        )
     if part.tracking == PartTracking.SERIAL:
         if not (serial_number or "").strip():
             problems.add(
@@ -445,9 +449,9 @@ def movements_post(
     if not ignore_counting and any(counting.values()):
         frozen = source if source is not None and counting.get(source.pk) else destination
         raise LocationCountingError(
-            _("A stock count is open at %(location)s: nothing moves in or out until it is "
-              "posted.") % {"location": frozen}
-        )  # fmt: skip
+            _("A stock count is open at %(location)s: nothing moves in or out until it is posted.")
+            % {"location": frozen}
+        )
     when = occurred_at or timezone.now()
     for move in moves:
         if move.quantity is None or Decimal(move.quantity) <= 0:
@@ -457,10 +461,17 @@ def movements_post(
 
     # Which balance rows this posting may touch: for a taking move without a named lot, every
     # lot of the part at the source (read unlocked, then locked below).
+    # Named lots are read again: a hold placed since the caller loaded its copy must count.
+    named = PartLot.objects.select_related("part").in_bulk(
+        [move.lot.pk for move in moves if move.lot is not None and move.lot.pk]
+    )
     candidates: dict[int, list[PartLot | None]] = {}
     for index, move in enumerate(moves):
-        if source is None or move.lot is not None or move.part.tracking == PartTracking.NONE:
-            candidates[index] = [move.lot]
+        if move.lot is not None:
+            candidates[index] = [named.get(move.lot.pk, move.lot)]
+            continue
+        if source is None or move.part.tracking == PartTracking.NONE:
+            candidates[index] = [None]
             continue
         lot_ids = list(
             StockBalance.objects.filter(
@@ -509,17 +520,18 @@ def movements_post(
         quantity = Decimal(move.quantity)
         allocation: list[tuple[PartLot | None, Decimal]] = []
         if source is None:
-            allocation = [(move.lot, quantity)]
+            allocation = [(candidates[index][0], quantity)]
         elif move.lot is not None or move.part.tracking == PartTracking.NONE:
-            refusal = lot_refusal(move.lot) if move.issuable_only else ""
+            lot = candidates[index][0]
+            refusal = lot_refusal(lot) if move.issuable_only else ""
             if refusal:
                 refusals.append(refusal)
                 continue
-            have = balance("out", source, move, move.lot).quantity
+            have = balance("out", source, move, lot).quantity
             if have < quantity:
-                shortfalls.append(_shortfall(move, move.lot, source, have, quantity))
+                shortfalls.append(_shortfall(move, lot, source, have, quantity))
                 continue
-            allocation = [(move.lot, quantity)]
+            allocation = [(lot, quantity)]
         else:
             # First expiry first out, over the lots that may be used.
             remaining = quantity
@@ -596,8 +608,7 @@ def stock_transfer(
 ) -> list[StockMovement]:
     """Move good stock from one usable location to another (a regional warehouse restocked
     from the central one, or an engineer handing parts to a colleague)."""
-    require_permission(actor, "inventory.transfer_stock",
-                       _("You may not transfer stock."))  # fmt: skip
+    require_permission(actor, "inventory.transfer_stock", _("You may not transfer stock."))
     problems = Problems()
     if source.pk == destination.pk:
         problems.add("destination", _("Choose a different location to transfer to."))
@@ -709,9 +720,12 @@ def parts_consume(
     hold = evidence_hold_for(device)
     if hold is not None:
         raise HeldError(
-            _("%(device)s is under an evidence hold (%(reason)s): no part may be fitted or "
-              "removed until it is released.") % {"device": device, "reason": hold.reason}
-        )  # fmt: skip
+            _(
+                "%(device)s is under an evidence hold (%(reason)s): no part may be fitted or "
+                "removed until it is released."
+            )
+            % {"device": device, "reason": hold.reason}
+        )
     with transaction.atomic():
         movements: list[StockMovement] = []
         if fitted:
@@ -739,9 +753,14 @@ def parts_consume(
                     part=item.part, lot_number=item.lot_number, serial_number=item.serial_number
                 )
                 moves.append(
-                    Move(part=item.part, quantity=Decimal(item.quantity), lot=lot, device=device,
-                         destination_condition=Condition.DEFECTIVE)
-                )  # fmt: skip
+                    Move(
+                        part=item.part,
+                        quantity=Decimal(item.quantity),
+                        lot=lot,
+                        device=device,
+                        destination_condition=Condition.DEFECTIVE,
+                    )
+                )
             movements += movements_post(
                 actor=actor,
                 kind=MovementKind.REMOVAL,
@@ -760,9 +779,12 @@ DISPOSITIONS = {
     "analysis": (MovementKind.TO_ANALYSIS, {LocationKind.ANALYSIS}, Condition.DEFECTIVE),
     "supplier": (MovementKind.SUPPLIER_RETURN, set(), Condition.DEFECTIVE),
     "scrap": (MovementKind.SCRAP, {LocationKind.SCRAP}, Condition.DEFECTIVE),
-    "restock": (MovementKind.RESTOCK, {LocationKind.CENTRAL, LocationKind.REGIONAL},
-                Condition.GOOD),
-}  # fmt: skip
+    "restock": (
+        MovementKind.RESTOCK,
+        {LocationKind.CENTRAL, LocationKind.REGIONAL},
+        Condition.GOOD,
+    ),
+}
 
 
 def defective_dispose(
@@ -777,8 +799,9 @@ def defective_dispose(
 ) -> list[StockMovement]:
     """Send defective parts on from quarantine (or analysis): to failure analysis, back to the
     supplier, to scrap, or — found good — back into a warehouse. A reason is required."""
-    require_permission(actor, "inventory.dispose_parts",
-                       _("You may not decide what happens to defective parts."))  # fmt: skip
+    require_permission(
+        actor, "inventory.dispose_parts", _("You may not decide what happens to defective parts.")
+    )
     problems = Problems()
     reason = (reason or "").strip()
     rule = DISPOSITIONS.get(disposition)
@@ -878,3 +901,124 @@ def issuable_lots(part: Part, location: StockLocation) -> list[tuple[PartLot | N
 def lot_query(text: str) -> Q:
     text = (text or "").strip()
     return Q(lot_number__iexact=text) | Q(serial_number__iexact=text)
+
+
+# --- Alerts -----------------------------------------------------------------------------------
+
+
+def warehouse_keepers() -> list[Any]:
+    """Who is told of reorder points and expiring lots."""
+    from medservice.accounts.choices import Role
+    from medservice.accounts.models import User
+
+    return list(
+        User.objects.filter(is_active=True, groups__name=str(Role.WAREHOUSE_KEEPER))
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def _lot_warn_once(
+    lot: PartLot, *, threshold: int, on: datetime.date, recipients: list[Any], template: str
+) -> bool:
+    """One warning per lot, expiry date and threshold (catalogue's ExpiryWarning rows are the
+    record; the unique constraint stops a second scheduler from warning twice)."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.urls import reverse
+
+    from medservice.catalog.models import ExpiryWarning
+    from medservice.core.notifications import notify
+
+    try:
+        with transaction.atomic():
+            ExpiryWarning.objects.create(
+                content_type=ContentType.objects.get_for_model(PartLot),
+                object_id=lot.pk,
+                expires_on=lot.expiry_date,
+                threshold_days=threshold,
+                sent_on=on,
+                recipient_count=len(recipients),
+            )
+            notify(
+                recipients=recipients,
+                template=template,
+                context={
+                    "lot": lot,
+                    "part": lot.part,
+                    "expires_on": lot.expiry_date,
+                    "days_left": (lot.expiry_date - on).days,
+                },
+                link=reverse("inventory:part-lots-detail", kwargs={"pk": lot.pk}),
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def stock_alerts_send(*, on: datetime.date | None = None) -> dict[str, int]:
+    """Tell the warehouse keepers, once each, of parts that fell below their reorder point
+    (stock plus open orders), of lots in stock that expire soon and of lots that expired (now
+    locked). A part back above its point is re-armed. Safe to run twice."""
+    from django.conf import settings
+    from django.contrib.contenttypes.models import ContentType
+    from django.urls import reverse
+
+    from medservice.catalog.models import ExpiryWarning
+    from medservice.core.notifications import notify
+    from medservice.inventory.selectors import (
+        lots_expired,
+        lots_expiring,
+        parts_below_reorder_point,
+    )
+
+    day = on or timezone.localdate()
+    sent = {"reorder": 0, "expiring": 0, "expired": 0}
+    recipients = warehouse_keepers()
+    below = list(parts_below_reorder_point())
+    below_ids = {part.pk for part in below}
+    # Re-arm parts that recovered, so their next shortage is announced again.
+    Part.objects.filter(reorder_alerted_at__isnull=False).exclude(pk__in=below_ids).update(
+        reorder_alerted_at=None
+    )
+    if not recipients:
+        return sent
+    fresh = [part for part in below if part.reorder_alerted_at is None]
+    if fresh:
+        with transaction.atomic():
+            claimed = Part.objects.filter(
+                pk__in=[part.pk for part in fresh], reorder_alerted_at__isnull=True
+            ).update(reorder_alerted_at=timezone.now())
+            if claimed:
+                notify(
+                    recipients=recipients,
+                    template="inventory_reorder",
+                    context={"parts": fresh, "count": len(fresh)},
+                    link=reverse("inventory:parts-list"),
+                )
+                sent["reorder"] = len(fresh)
+    warning_days = settings.MEDSERVICE_PART_EXPIRY_WARNING_DAYS
+    content_type = ContentType.objects.get_for_model(PartLot)
+    warned = set(
+        ExpiryWarning.objects.filter(content_type=content_type).values_list(
+            "object_id", "expires_on", "threshold_days"
+        )
+    )
+    for lot in lots_expiring(within_days=warning_days, on=day):
+        if (lot.pk, lot.expiry_date, warning_days) in warned:
+            continue
+        if _lot_warn_once(
+            lot,
+            threshold=warning_days,
+            on=day,
+            recipients=recipients,
+            template="inventory_lot_expiring",
+        ):
+            sent["expiring"] += 1
+    for lot in lots_expired(on=day):
+        if (lot.pk, lot.expiry_date, 0) in warned:
+            continue
+        if _lot_warn_once(
+            lot, threshold=0, on=day, recipients=recipients, template="inventory_lot_expired"
+        ):
+            sent["expired"] += 1
+    return sent

@@ -1,1 +1,14 @@
 """Spare-parts periodic jobs: thin wrappers over services."""
+
+from __future__ import annotations
+
+import datetime
+
+from medservice.core.scheduler import periodic_job
+from medservice.inventory.services import stock_alerts_send
+
+
+@periodic_job("inventory.stock-alerts", every=datetime.timedelta(days=1))
+def stock_alerts() -> dict[str, int]:
+    """Tell the warehouse of parts below their reorder point and lots expiring or expired."""
+    return stock_alerts_send()

@@ -7,6 +7,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
+from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -37,6 +38,12 @@ def _hold_input(request: Request) -> dict[str, Any]:
 class LotViewSet(resource_viewset(lots)):  # type: ignore[misc]
     """Part lots and serial-numbered units. POST .../{id}/hold/ and .../{id}/release/ with a
     reason; GET .../{id}/trace/ lists every device the lot went into or came out of."""
+
+    # Lots are made by receipts, never posted directly; POST serves the actions only.
+    http_method_names = [*resource_viewset(lots).http_method_names, "post"]
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        raise MethodNotAllowed("POST")
 
     @extend_schema(request=LotHoldSerializer, responses={200: LotSerializer})
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
