@@ -1022,3 +1022,89 @@ def stock_alerts_send(*, on: datetime.date | None = None) -> dict[str, int]:
         ):
             sent["expired"] += 1
     return sent
+
+
+# --- One entry point for the hand-posted movements (the stock move page and API) -----------
+
+HAND_MOVES = {
+    # kind: what it does
+    "transfer": MovementKind.TRANSFER,
+    "return_defective": MovementKind.RETURN_DEFECTIVE,
+    "to_analysis": MovementKind.TO_ANALYSIS,
+    "supplier_return": MovementKind.SUPPLIER_RETURN,
+    "scrap": MovementKind.SCRAP,
+    "restock": MovementKind.RESTOCK,
+}
+_DISPOSITION_OF = {
+    "to_analysis": "analysis",
+    "supplier_return": "supplier",
+    "scrap": "scrap",
+    "restock": "restock",
+}
+
+
+def stock_move(
+    *,
+    actor: Any,
+    kind: str,
+    source: StockLocation,
+    destination: StockLocation | None,
+    part: Part,
+    quantity: Decimal,
+    lot_text: str = "",
+    source_condition: str = Condition.GOOD,
+    reference: str = "",
+    reason: str = "",
+) -> list[StockMovement]:
+    """Post one hand movement of a part: a transfer, defective parts handed to quarantine, or
+    a disposition of defective parts. The lot is named by its lot or serial number (empty: the
+    earliest expiry first)."""
+    problems = Problems()
+    if kind not in HAND_MOVES:
+        problems.add("kind", _("Choose what to do."))
+    lot = None
+    lot_text = (lot_text or "").strip()
+    if lot_text:
+        lot = PartLot.objects.filter(lot_query(lot_text), part=part).first()
+        if lot is None:
+            problems.add(
+                "lot",
+                _("%(part)s has no lot or serial number %(lot)s.")
+                % {"part": part.number, "lot": lot_text},
+            )
+    elif part.tracking == PartTracking.SERIAL:
+        problems.add(
+            "lot",
+            _("%(part)s is tracked by serial number: say which unit.") % {"part": part.number},
+        )
+    if destination is None and kind not in {"supplier_return"}:
+        problems.add("destination", _("Choose where the parts go."))
+    problems.raise_if_any(_("Nothing was moved."))
+    move = Move(part=part, quantity=Decimal(quantity), lot=lot)
+    if kind == "transfer":
+        return stock_transfer(
+            actor=actor,
+            source=source,
+            destination=destination,  # type: ignore[arg-type]
+            moves=[move],
+            reference=reference,
+            reason=reason,
+        )
+    if kind == "return_defective":
+        return parts_return_defective(
+            actor=actor,
+            source=source,
+            quarantine=destination,  # type: ignore[arg-type]
+            moves=[_with(move, source_condition=source_condition)],
+            reference=reference,
+            reason=reason,
+        )
+    return defective_dispose(
+        actor=actor,
+        disposition=_DISPOSITION_OF[kind],
+        source=source,
+        destination=destination,
+        moves=[move],
+        reference=reference,
+        reason=reason,
+    )

@@ -8,16 +8,18 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
-from django.urls import path
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from medservice.core.errors import DomainError
 from medservice.core.registry import HomePanel, home_panel_register
 from medservice.inventory.choices import RequisitionStatus
-from medservice.inventory.forms import LotHoldForm
+from medservice.inventory.forms import ConsumeForm, LotHoldForm, StockMoveForm
+from medservice.inventory.models import PartLot
 from medservice.inventory.resources import lots
 from medservice.inventory.selectors import (
     lots_expired,
@@ -26,7 +28,16 @@ from medservice.inventory.selectors import (
     parts_below_reorder_point,
     requisitions_visible_to,
 )
-from medservice.inventory.services import part_lot_hold, part_lot_release
+from medservice.inventory.services import (
+    Fitted,
+    Removed,
+    lot_query,
+    part_lot_hold,
+    part_lot_release,
+    parts_consume,
+    quantity_text,
+    stock_move,
+)
 
 
 @login_required
@@ -66,9 +77,134 @@ def _action_view(action: str) -> Any:
     return view
 
 
+MOVE_PERMISSIONS = ("inventory.transfer_stock", "inventory.return_parts", "inventory.dispose_parts")
+
+
+@login_required
+def stock_move_view(request: HttpRequest) -> HttpResponse:
+    """Move stock by hand: transfer, hand defective parts to quarantine, or send them on."""
+    if not any(request.user.has_perm(permission) for permission in MOVE_PERMISSIONS):
+        raise PermissionDenied
+    initial = {
+        key: request.GET[key] for key in ("kind", "source", "part", "lot") if key in request.GET
+    }
+    form = StockMoveForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            moved = stock_move(
+                actor=request.user,
+                kind=data["kind"],
+                source=data["source"],
+                destination=data["destination"],
+                part=data["part"],
+                quantity=data["quantity"],
+                lot_text=data["lot"],
+                source_condition=data["source_condition"] or "defective",
+                reference=data["reference"],
+                reason=data["reason"],
+            )
+        except DomainError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("Posted: %(count)s ledger row(s), %(quantity)s %(unit)s of %(part)s.")
+                % {
+                    "count": len(moved),
+                    "quantity": quantity_text(data["quantity"]),
+                    "unit": data["part"].unit,
+                    "part": data["part"],
+                },
+            )
+            return redirect(f"{reverse('inventory:stock-list')}?part={data['part'].pk}")
+    return render(request, "inventory/stock_move.html", {"form": form})
+
+
+@login_required
+def consume_view(request: HttpRequest) -> HttpResponse:
+    """Record the parts fitted into and removed from a device."""
+    if not request.user.has_perm("inventory.consume_parts"):
+        raise PermissionDenied
+    form = ConsumeForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        fitted_rows, removed_rows = form.rows("fitted"), form.rows("removed")
+        if not form.errors:
+            fitted, removed = [], []
+            for index, part, lot_text, quantity in fitted_rows:
+                lot = None
+                if lot_text.strip():
+                    lot = PartLot.objects.filter(lot_query(lot_text), part=part).first()
+                    if lot is None:
+                        form.add_error(
+                            f"fitted_{index}_lot",
+                            _("%(part)s has no lot or serial number %(lot)s.")
+                            % {"part": part.number, "lot": lot_text},
+                        )
+                fitted.append(Fitted(part=part, quantity=quantity, lot=lot))
+            for _index, part, lot_text, quantity in removed_rows:
+                tracked_by_serial = part.tracking == "serial"
+                removed.append(
+                    Removed(
+                        part=part,
+                        quantity=quantity,
+                        lot_number="" if tracked_by_serial else lot_text,
+                        serial_number=lot_text if tracked_by_serial else "",
+                    )
+                )
+            if not form.errors:
+                try:
+                    parts_consume(
+                        actor=request.user,
+                        device=form.cleaned_data["device_serial"],
+                        location=form.cleaned_data["location"],
+                        fitted=fitted,
+                        removed=removed,
+                        reference=form.cleaned_data["reference"],
+                    )
+                except DomainError as error:
+                    _form_errors(form, error, prefix_map=_consume_fields(fitted_rows, removed_rows))
+                else:
+                    device = form.cleaned_data["device_serial"]
+                    messages.success(
+                        request, _("The parts are recorded on %(device)s.") % {"device": device}
+                    )
+                    return redirect("installed_base:devices-detail", pk=device.pk)
+    return render(
+        request, "inventory/consume.html", {"form": form, "rows": range(1, form.ROWS + 1)}
+    )
+
+
+def _consume_fields(fitted: list, removed: list) -> dict[str, str]:
+    """Service field names (fitted.2.lot) to this form's (fitted_<row>_lot)."""
+    names = {}
+    for prefix, rows in (("fitted", fitted), ("removed", removed)):
+        for position, (index, *_rest) in enumerate(rows, start=1):
+            for field in ("part", "lot", "quantity"):
+                names[f"{prefix}.{position}.{field}"] = f"{prefix}_{index}_{field}"
+            names[f"{prefix}.{position}.lot_number"] = f"{prefix}_{index}_lot"
+            names[f"{prefix}.{position}.serial_number"] = f"{prefix}_{index}_lot"
+    return names
+
+
+def _form_errors(form: Any, error: DomainError, prefix_map: dict[str, str] | None = None) -> None:
+    """A service's refusal on the form: on the named fields, else at the top."""
+    placed = False
+    for name, problems in (error.fields or {}).items():
+        target = (prefix_map or {}).get(name, name)
+        if target in form.fields:
+            for problem in problems:
+                form.add_error(target, problem)
+            placed = True
+    if not placed:
+        form.add_error(None, error.message)
+
+
 urlpatterns: list[Any] = [
     path("part-lots/<int:pk>/hold/", _action_view("hold"), name="part-lot-hold"),
     path("part-lots/<int:pk>/release/", _action_view("release"), name="part-lot-release"),
+    path("stock/move/", stock_move_view, name="stock-move"),
+    path("consume/", consume_view, name="consume"),
 ]
 
 

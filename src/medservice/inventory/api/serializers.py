@@ -162,3 +162,58 @@ class MovementSerializer(serializers.ModelSerializer):
             "count_line",
         ]
         read_only_fields = fields
+
+
+class StockMoveSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=["transfer", "return_defective", "to_analysis", "supplier_return", "scrap",
+                 "restock"],
+        help_text="transfer (good stock between warehouses and engineers), return_defective "
+        "(to quarantine), to_analysis, supplier_return, scrap, restock (found good).",
+    )  # fmt: skip
+    source = serializers.PrimaryKeyRelatedField(queryset=StockLocation.objects.none())
+    destination = serializers.PrimaryKeyRelatedField(
+        queryset=StockLocation.objects.none(), required=False, allow_null=True
+    )
+    part = serializers.PrimaryKeyRelatedField(queryset=Part.objects.none())
+    lot = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="Lot or serial number."
+    )
+    quantity = serializers.DecimalField(max_digits=12, decimal_places=3, min_value=0)
+    source_condition = serializers.ChoiceField(
+        choices=["good", "defective"], required=False, default="defective",
+        help_text="return_defective only: the condition of the parts taken.",
+    )  # fmt: skip
+    reference = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            from medservice.inventory.selectors import locations_visible_to, parts_visible_to
+
+            self.fields["source"].queryset = locations_visible_to(request.user)
+            self.fields["destination"].queryset = locations_visible_to(request.user)
+            self.fields["part"].queryset = parts_visible_to(request.user)
+
+
+class FittedSerializer(serializers.Serializer):
+    part = serializers.IntegerField()
+    lot = serializers.IntegerField(required=False, allow_null=True, default=None)
+    quantity = serializers.DecimalField(max_digits=12, decimal_places=3, default=1)
+
+
+class RemovedSerializer(serializers.Serializer):
+    part = serializers.IntegerField()
+    lot_number = serializers.CharField(required=False, allow_blank=True, default="")
+    serial_number = serializers.CharField(required=False, allow_blank=True, default="")
+    quantity = serializers.DecimalField(max_digits=12, decimal_places=3, default=1)
+
+
+class ConsumeSerializer(serializers.Serializer):
+    device = serializers.IntegerField(help_text="The device's id.")
+    location = serializers.IntegerField(help_text="The stock the fitted parts are taken from.")
+    reference = serializers.CharField(max_length=100)
+    fitted = FittedSerializer(many=True, required=False, default=list)
+    removed = RemovedSerializer(many=True, required=False, default=list)

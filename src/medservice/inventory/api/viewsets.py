@@ -14,25 +14,149 @@ from rest_framework.response import Response
 
 from medservice.core.api.viewsets import resource_viewset
 from medservice.core.errors import InvalidInputError
-from medservice.inventory.api.serializers import LotHoldSerializer, LotSerializer
+from medservice.inventory.api.serializers import (
+    ConsumeSerializer,
+    LotHoldSerializer,
+    LotSerializer,
+    MovementSerializer,
+    StockMoveSerializer,
+)
 from medservice.inventory.resources import locations, lots, movements, parts, stock
-from medservice.inventory.selectors import trace_lot
-from medservice.inventory.services import part_lot_hold, part_lot_release
+from medservice.inventory.selectors import (
+    locations_visible_to,
+    lots_visible_to,
+    parts_visible_to,
+    trace_lot,
+)
+from medservice.inventory.services import (
+    Fitted,
+    Removed,
+    part_lot_hold,
+    part_lot_release,
+    parts_consume,
+    stock_move,
+)
 
 PartViewSet = resource_viewset(parts)
 LocationViewSet = resource_viewset(locations)
-StockViewSet = resource_viewset(stock)
 MovementViewSet = resource_viewset(movements)
 
 
-def _hold_input(request: Request) -> dict[str, Any]:
-    serializer = LotHoldSerializer(data=request.data if hasattr(request.data, "get") else {})
+def _flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Serializer errors as `field` / `fitted.1.part` keys (lines counted from 1)."""
+    fields: dict[str, list[str]] = {}
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            name = f"{prefix}{key}" if key != "non_field_errors" or not prefix else prefix[:-1]
+            fields.update(_flatten(value, f"{name}."))
+    elif isinstance(errors, list) and errors and isinstance(errors[0], dict | list):
+        for index, item in enumerate(errors, start=1):
+            if item:
+                fields.update(_flatten(item, f"{prefix}{index}."))
+    else:
+        fields[prefix[:-1]] = [str(item) for item in errors]
+    return fields
+
+
+def _valid(serializer_class: type, request: Request, view: Any) -> dict[str, Any]:
+    from django.utils.translation import gettext as _
+
+    if not hasattr(request.data, "get"):
+        message = _("Send the action's inputs as one JSON object.")
+        raise InvalidInputError(message, fields={"non_field_errors": [message]})
+    serializer = serializer_class(data=request.data, context=view.get_serializer_context())
     if not serializer.is_valid():
+        fields = _flatten(serializer.errors)
         raise InvalidInputError(
-            "The input is not valid.",
-            fields={key: [str(item) for item in value] for key, value in serializer.errors.items()},
+            _("The input is not valid: %(fields)s.") % {"fields": ", ".join(fields)},
+            fields=fields,
         )
     return dict(serializer.validated_data)
+
+
+def _hold_input(request: Request, view: Any) -> dict[str, Any]:
+    return _valid(LotHoldSerializer, request, view)
+
+
+class StockViewSet(resource_viewset(stock)):  # type: ignore[misc]
+    """Stock on hand per location, part, lot and condition (read only: it changes through the
+    ledger). POST .../move/ posts a hand movement (transfer, defective parts to quarantine,
+    dispositions); POST .../consume/ records parts fitted into and removed from a device."""
+
+    http_method_names = [*resource_viewset(stock).http_method_names, "post"]
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        raise MethodNotAllowed("POST")
+
+    @extend_schema(request=StockMoveSerializer, responses={201: MovementSerializer(many=True)})
+    @action(detail=False, methods=["post"], permission_classes=[IsAuthenticated])
+    def move(self, request: Request) -> Response:
+        data = _valid(StockMoveSerializer, request, self)
+        moved = stock_move(
+            actor=request.user,
+            kind=data["kind"],
+            source=data["source"],
+            destination=data.get("destination"),
+            part=data["part"],
+            quantity=data["quantity"],
+            lot_text=data["lot"],
+            source_condition=data["source_condition"],
+            reference=data["reference"],
+            reason=data["reason"],
+        )
+        return Response(MovementSerializer(moved, many=True).data, status=201)
+
+    @extend_schema(request=ConsumeSerializer, responses={201: MovementSerializer(many=True)})
+    @action(detail=False, methods=["post"], permission_classes=[IsAuthenticated])
+    def consume(self, request: Request) -> Response:
+        from django.utils.translation import gettext as _
+
+        from medservice.installed_base.selectors import devices_visible_to
+
+        data = _valid(ConsumeSerializer, request, self)
+        problems: dict[str, list[str]] = {}
+        device = devices_visible_to(request.user).filter(pk=data["device"]).first()
+        location = locations_visible_to(request.user).filter(pk=data["location"]).first()
+        if device is None:
+            problems["device"] = [_("No such device in your scope.")]
+        if location is None:
+            problems["location"] = [_("No such stock location in your scope.")]
+        parts = parts_visible_to(request.user).in_bulk(
+            [row["part"] for row in [*data["fitted"], *data["removed"]]]
+        )
+        lots = lots_visible_to(request.user).in_bulk(
+            [row["lot"] for row in data["fitted"] if row.get("lot")]
+        )
+        fitted, removed = [], []
+        for position, row in enumerate(data["fitted"], start=1):
+            part = parts.get(row["part"])
+            if part is None:
+                problems[f"fitted.{position}.part"] = [_("No such spare part.")]
+                continue
+            lot = lots.get(row["lot"]) if row.get("lot") else None
+            if row.get("lot") and lot is None:
+                problems[f"fitted.{position}.lot"] = [_("No such lot in your scope.")]
+            fitted.append(Fitted(part=part, quantity=row["quantity"], lot=lot))
+        for position, row in enumerate(data["removed"], start=1):
+            part = parts.get(row["part"])
+            if part is None:
+                problems[f"removed.{position}.part"] = [_("No such spare part.")]
+                continue
+            removed.append(
+                Removed(part=part, quantity=row["quantity"], lot_number=row["lot_number"],
+                        serial_number=row["serial_number"])
+            )  # fmt: skip
+        if problems:
+            raise InvalidInputError(_("The parts were not recorded."), fields=problems)
+        movements = parts_consume(
+            actor=request.user,
+            device=device,
+            location=location,
+            fitted=fitted,
+            removed=removed,
+            reference=data["reference"],
+        )
+        return Response(MovementSerializer(movements, many=True).data, status=201)
 
 
 class LotViewSet(resource_viewset(lots)):  # type: ignore[misc]
@@ -49,7 +173,7 @@ class LotViewSet(resource_viewset(lots)):  # type: ignore[misc]
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def hold(self, request: Request, pk: Any = None) -> Response:
         lot = self.get_object()
-        data = _hold_input(request)
+        data = _hold_input(request, self)
         lot = part_lot_hold(actor=request.user, lot=lot, reason=data["reason"],
                             source=data.get("source", ""))  # fmt: skip
         return Response(LotSerializer(lot, context=self.get_serializer_context()).data)
@@ -58,7 +182,7 @@ class LotViewSet(resource_viewset(lots)):  # type: ignore[misc]
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def release(self, request: Request, pk: Any = None) -> Response:
         lot = self.get_object()
-        data = _hold_input(request)
+        data = _hold_input(request, self)
         lot = part_lot_release(actor=request.user, lot=lot, reason=data["reason"])
         return Response(LotSerializer(lot, context=self.get_serializer_context()).data)
 
