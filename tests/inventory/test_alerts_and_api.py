@@ -187,8 +187,9 @@ def test_a_distributor_engineer_sees_only_the_stock_in_their_own_name(
     locations = client.get("/api/v1/stock-locations/").json()["results"]
 
     assert [(row["location"], row["quantity"]) for row in stock] == [(own.pk, "1.000")]
-    assert [row["code"] for row in locations] == ["ENG-D"]
-    assert client.get(f"/api/v1/stock-locations/{central.pk}/").status_code == 404
+    # The warehouses are listed (to request parts from), their stock is not.
+    assert [row["code"] for row in locations] == ["CENTRAL", "ENG-D"]
+    assert client.get(f"/api/v1/stock/?location={central.pk}").json()["results"] == []
 
 
 def test_a_customer_sees_no_inventory_at_all(api, central, board, hospital_a, client):
@@ -213,3 +214,26 @@ def test_the_stock_page_lists_balances_by_location(client, central, board, keepe
     text = page.content.decode()
     assert "CENTRAL 中心仓" in text
     assert "MB-100 主板" in text
+
+
+def test_the_keeper_lands_on_requisitions_to_handle_and_stock_alerts(
+    client, central, keeper, engineer, django_assert_max_num_queries
+):
+    from medservice.inventory.requisitions import requisition_create
+
+    low = PartFactory(number="LOW-1", reorder_point=Decimal(5))
+    stock_in(central, low, 1)
+    battery = LotPartFactory(number="BAT-9")
+    stock_in(
+        central, battery, 1, lot_number="SOON", expiry_date=TODAY + datetime.timedelta(days=10)
+    )
+    requisition = requisition_create(actor=engineer, source=central, lines=[(low, Decimal(1))])
+    client.force_login(keeper)
+
+    with django_assert_max_num_queries(40):
+        page = client.get("/").content.decode()
+
+    assert requisition.number in page
+    assert "LOW-1" in page
+    assert "BAT-9 lot SOON" in page
+    assert 'id="warehouse-reorder-link"' in page

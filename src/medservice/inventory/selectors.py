@@ -32,6 +32,7 @@ from medservice.customers.selectors import user_scope
 from medservice.inventory.choices import (
     OPEN_PURCHASE_ORDER_STATUSES,
     USABLE_LOCATION_KINDS,
+    WAREHOUSE_KINDS,
     Condition,
     MovementKind,
 )
@@ -61,7 +62,10 @@ def locations_visible_to(user: Any) -> QuerySet[StockLocation]:
     if scope == "internal":
         return StockLocation.objects.all()
     if scope == "distributor":
-        return StockLocation.objects.filter(engineer=user)
+        # Their own stock, and the warehouses they may request parts from.
+        return StockLocation.objects.filter(
+            Q(engineer=user) | Q(active=True, kind__in=WAREHOUSE_KINDS)
+        )
     return StockLocation.objects.none()
 
 

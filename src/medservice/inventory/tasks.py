@@ -12,3 +12,11 @@ from medservice.inventory.services import stock_alerts_send
 def stock_alerts() -> dict[str, int]:
     """Tell the warehouse of parts below their reorder point and lots expiring or expired."""
     return stock_alerts_send()
+
+
+@periodic_job("inventory.calibration-reminders", every=datetime.timedelta(days=1))
+def calibration_reminders() -> int:
+    """Remind holders and warehouse keepers of instrument calibrations falling due."""
+    from medservice.inventory.instruments import calibration_reminders_send
+
+    return calibration_reminders_send()

@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -220,19 +220,15 @@ def warehouse_home(request: HttpRequest) -> dict[str, Any]:
         .select_related("requester", "source")
         .order_by("id")
     )
-    if not user.has_perm("inventory.view_requisition"):
-        raise Http404
     reorder = list(parts_below_reorder_point()[:10])
     expiring = list(lots_expiring(within_days=settings.MEDSERVICE_PART_EXPIRY_WARNING_DAYS)[:10])
     expired = list(lots_expired()[:10])
     return {
-        "panel": {
-            "waiting": list(waiting[:10]),
-            "waiting_count": waiting.count(),
-            "reorder": reorder,
-            "expiring": expiring,
-            "expired": expired,
-        }
+        "waiting": list(waiting[:10]),
+        "waiting_count": waiting.count(),
+        "reorder": reorder,
+        "expiring": expiring,
+        "expired": expired,
     }
 
 
