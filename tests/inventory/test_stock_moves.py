@@ -180,3 +180,28 @@ def test_an_engineer_without_the_permission_cannot_scrap(api, quarantine, board,
 
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "permission_denied"
+
+
+def test_a_removed_part_in_my_stock_links_to_its_hand_over_form(client, engineer_stock, engineer):
+    from medservice.inventory.services import Removed, parts_consume
+
+    battery = LotPartFactory(number="BAT-1")
+    parts_consume(
+        actor=engineer,
+        device=DeviceFactory(),
+        location=engineer_stock,
+        removed=[Removed(part=battery, lot_number="OLD-1")],
+        reference="WO-3",
+    )
+    client.force_login(engineer)
+
+    page = client.get("/inventory/my-stock/").content.decode()
+    form = client.get(
+        "/inventory/stock/move/",
+        {"kind": "return_defective", "source": engineer_stock.pk, "part": "BAT-1", "lot": "OLD-1"},
+    ).content.decode()
+
+    assert 'data-hand-over="BAT-1"' in page
+    assert 'value="BAT-1"' in form
+    assert 'value="OLD-1"' in form
+    assert '<option value="return_defective" selected>' in form

@@ -460,7 +460,7 @@ def quality_team() -> list[Any]:
     )
 
 
-def _warn_once(
+def expiry_warn_once(
     record: Any,
     *,
     expires_on: datetime.date,
@@ -469,12 +469,15 @@ def _warn_once(
     template: str,
     context: dict[str, Any],
     link: str,
+    thresholds: Iterable[int] | None = None,
 ) -> bool:
     """Send one warning for the tightest threshold reached and not yet warned of; a record
     that enters the window late (25 days left) gets the 30-day warning only, and the 60-day
-    one is marked as passed so it never follows."""
+    one is marked as passed so it never follows. Thresholds default to the licence and
+    certificate warnings; later apps pass their own (part lots, instrument calibrations)."""
     days_left = (expires_on - on).days
-    reached = [days for days in expiry_warning_days() if days_left <= days]
+    chosen = expiry_warning_days() if thresholds is None else tuple(thresholds)
+    reached = [days for days in chosen if days_left <= days]
     if not reached:
         return False
     content_type = ContentType.objects.get_for_model(record)
@@ -539,7 +542,7 @@ def expiry_warnings_send(*, on: datetime.date | None = None) -> int:
         .order_by("valid_until", "pk")
     )
     for licence in licences:
-        warned += _warn_once(
+        warned += expiry_warn_once(
             licence,
             expires_on=licence.valid_until,
             on=day,
@@ -557,7 +560,7 @@ def expiry_warnings_send(*, on: datetime.date | None = None) -> int:
         .order_by("registration_valid_until", "pk")
     )
     for device_model in device_models:
-        warned += _warn_once(
+        warned += expiry_warn_once(
             device_model,
             expires_on=device_model.registration_valid_until,
             on=day,

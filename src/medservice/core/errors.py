@@ -64,3 +64,21 @@ class PermissionDeniedError(DomainError):
 
     code = "permission_denied"
     status = 403
+
+
+class Problems:
+    """Collects every problem of one input, so the user sees them all at once; raises them as
+    one InvalidInputError keyed by field."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, list[str]] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.fields.setdefault(field, []).append(str(message))
+
+    def __bool__(self) -> bool:
+        return bool(self.fields)
+
+    def raise_if_any(self, message: str) -> None:
+        if self.fields:
+            raise InvalidInputError(message, fields=self.fields)

@@ -33,6 +33,7 @@ from medservice.core.errors import (
     InvalidInputError,
     InvalidTransitionError,
 )
+from medservice.core.errors import Problems as _Problems
 from medservice.core.numbering import number_next
 from medservice.core.services import record_update
 from medservice.installed_base.choices import (
@@ -55,23 +56,6 @@ class HeldError(DomainError):
 
     code = "on_hold"
     status = 409
-
-
-class _Problems:
-    """Collects every problem of one input, so the user sees them all at once."""
-
-    def __init__(self) -> None:
-        self.fields: dict[str, list[str]] = {}
-
-    def add(self, field: str, message: str) -> None:
-        self.fields.setdefault(field, []).append(str(message))
-
-    def __bool__(self) -> bool:
-        return bool(self.fields)
-
-    def raise_if_any(self, message: str) -> None:
-        if self.fields:
-            raise InvalidInputError(message, fields=self.fields)
 
 
 def _day(value: datetime.date | None) -> str:

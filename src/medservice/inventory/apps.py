@@ -10,6 +10,9 @@ class InventoryConfig(AppConfig):
     verbose_name = _("Spare parts")
     navigation = (
         NavItem(
+            _("My stock"), "inventory:my-stock", permission="inventory.consume_parts", order=49
+        ),
+        NavItem(
             _("Stock"), "inventory:stock-list", permission="inventory.view_stockbalance", order=50
         ),
         NavItem(

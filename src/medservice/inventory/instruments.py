@@ -13,15 +13,13 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from medservice.core.context import audit_context
 from medservice.core.errors import DomainError, InvalidTransitionError
-from medservice.core.notifications import notify
 from medservice.inventory.choices import CalibrationResult, InstrumentKind, InstrumentStatus
 from medservice.inventory.models import Instrument, InstrumentCalibration, InstrumentCheckout
 from medservice.inventory.services import Problems, require_permission
@@ -301,22 +299,9 @@ def _remind_once(instrument: Instrument, *, on: datetime.date, keepers: list[Any
     date; thresholds passed in the meantime are marked as sent so they never follow. A
     renewed due date starts afresh. The unique warning row makes a second scheduler run (or
     two schedulers at once) send nothing."""
-    from medservice.catalog.models import ExpiryWarning
+    from medservice.catalog.services import expiry_warn_once
 
     due_on = instrument.calibration_due_on
-    days_left = (due_on - on).days
-    reached = [days for days in CALIBRATION_REMINDER_DAYS if days_left <= days]
-    if not reached:
-        return False
-    content_type = ContentType.objects.get_for_model(Instrument)
-    done = set(
-        ExpiryWarning.objects.filter(
-            content_type=content_type, object_id=instrument.pk, expires_on=due_on
-        ).values_list("threshold_days", flat=True)
-    )
-    due = [days for days in reached if days not in done]
-    if not due:
-        return False
     recipients = list(keepers)
     holder = instrument.holder
     if (
@@ -328,36 +313,22 @@ def _remind_once(instrument: Instrument, *, on: datetime.date, keepers: list[Any
     if not recipients:
         # Nobody to tell yet: keep the reminder due, so the first keeper still gets it.
         return False
-    try:
-        with transaction.atomic():
-            ExpiryWarning.objects.bulk_create(
-                [
-                    ExpiryWarning(
-                        content_type=content_type,
-                        object_id=instrument.pk,
-                        expires_on=due_on,
-                        threshold_days=days,
-                        sent_on=on,
-                        recipient_count=len(recipients),
-                    )
-                    for days in due
-                ]
-            )
-            notify(
-                recipients=recipients,
-                template="instrument_calibration_due",
-                context={
-                    "instrument": instrument,
-                    "due_on": due_on,
-                    "days_left": days_left,
-                    "lapsed": days_left <= 0,
-                    "holder": instrument.holder,
-                },
-                link=reverse("inventory:instruments-detail", kwargs={"pk": instrument.pk}),
-            )
-    except IntegrityError:
-        return False
-    return True
+    days_left = (due_on - on).days
+    return expiry_warn_once(
+        instrument,
+        expires_on=due_on,
+        on=on,
+        recipients=recipients,
+        template="instrument_calibration_due",
+        context={
+            "instrument": instrument,
+            "due_on": due_on,
+            "lapsed": days_left <= 0,
+            "holder": instrument.holder,
+        },
+        link=reverse("inventory:instruments-detail", kwargs={"pk": instrument.pk}),
+        thresholds=CALIBRATION_REMINDER_DAYS,
+    )
 
 
 def calibration_reminders_send(*, on: datetime.date | None = None) -> int:

@@ -22,7 +22,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from medservice.accounts.choices import Role
 from medservice.core.context import audit_context
 from medservice.core.errors import InvalidInputError, PermissionDeniedError
 from medservice.core.notifications import notify
@@ -53,6 +52,7 @@ from medservice.inventory.services import (
     quantity_text,
     require_permission,
     transit_location,
+    warehouse_keepers,
 )
 from medservice.inventory.workflow import REQUISITION_TRANSITIONS
 
@@ -134,16 +134,6 @@ def _whole_unit_problem(part: Part, quantity: Decimal) -> str:
     if part.tracking == PartTracking.SERIAL and quantity != quantity.to_integral():
         return _("%(part)s is tracked by serial number: whole units only.") % {"part": part.number}
     return ""
-
-
-def _keepers() -> list[Any]:
-    from medservice.accounts.models import User
-
-    return list(
-        User.objects.filter(is_active=True, groups__name=str(Role.WAREHOUSE_KEEPER))
-        .distinct()
-        .order_by("pk")
-    )
 
 
 def _link(requisition: Requisition) -> str:
@@ -274,7 +264,7 @@ def requisition_create(
         )
         for part, quantity in checked:
             RequisitionLine.objects.create(requisition=requisition, part=part, quantity=quantity)
-        _notify(_keepers(), "requisition_requested", requisition)
+        _notify(warehouse_keepers(), "requisition_requested", requisition)
     return requisition
 
 

@@ -20,7 +20,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from medservice.core.context import audit_context
-from medservice.core.errors import DomainError, InvalidInputError, PermissionDeniedError
+from medservice.core.errors import (
+    DomainError,
+    InvalidInputError,
+    PermissionDeniedError,
+    Problems,
+)
 from medservice.installed_base.services import HeldError, hold_active_for
 from medservice.inventory.choices import (
     USABLE_LOCATION_KINDS,
@@ -62,23 +67,6 @@ def require_permission(actor: Any, permission: str, message: str | None = None) 
     # Jobs (actor None) act for the system; people need the permission.
     if actor is not None and not actor.has_perm(permission):
         raise PermissionDeniedError(message or _("You may not do this."))
-
-
-class Problems:
-    """Collects every problem of one input, so the user sees them all at once."""
-
-    def __init__(self) -> None:
-        self.fields: dict[str, list[str]] = {}
-
-    def add(self, name: str, message: str) -> None:
-        self.fields.setdefault(name, []).append(str(message))
-
-    def __bool__(self) -> bool:
-        return bool(self.fields)
-
-    def raise_if_any(self, message: str) -> None:
-        if self.fields:
-            raise InvalidInputError(message, fields=self.fields)
 
 
 def quantity_text(value: Decimal | int) -> str:
@@ -918,52 +906,14 @@ def warehouse_keepers() -> list[Any]:
     )
 
 
-def _lot_warn_once(
-    lot: PartLot, *, threshold: int, on: datetime.date, recipients: list[Any], template: str
-) -> bool:
-    """One warning per lot, expiry date and threshold (catalogue's ExpiryWarning rows are the
-    record; the unique constraint stops a second scheduler from warning twice)."""
-    from django.contrib.contenttypes.models import ContentType
-    from django.urls import reverse
-
-    from medservice.catalog.models import ExpiryWarning
-    from medservice.core.notifications import notify
-
-    try:
-        with transaction.atomic():
-            ExpiryWarning.objects.create(
-                content_type=ContentType.objects.get_for_model(PartLot),
-                object_id=lot.pk,
-                expires_on=lot.expiry_date,
-                threshold_days=threshold,
-                sent_on=on,
-                recipient_count=len(recipients),
-            )
-            notify(
-                recipients=recipients,
-                template=template,
-                context={
-                    "lot": lot,
-                    "part": lot.part,
-                    "expires_on": lot.expiry_date,
-                    "days_left": (lot.expiry_date - on).days,
-                },
-                link=reverse("inventory:part-lots-detail", kwargs={"pk": lot.pk}),
-            )
-    except IntegrityError:
-        return False
-    return True
-
-
 def stock_alerts_send(*, on: datetime.date | None = None) -> dict[str, int]:
     """Tell the warehouse keepers, once each, of parts that fell below their reorder point
     (stock plus open orders), of lots in stock that expire soon and of lots that expired (now
     locked). A part back above its point is re-armed. Safe to run twice."""
     from django.conf import settings
-    from django.contrib.contenttypes.models import ContentType
     from django.urls import reverse
 
-    from medservice.catalog.models import ExpiryWarning
+    from medservice.catalog.services import expiry_warn_once
     from medservice.core.notifications import notify
     from medservice.inventory.selectors import (
         lots_expired,
@@ -997,30 +947,22 @@ def stock_alerts_send(*, on: datetime.date | None = None) -> dict[str, int]:
                 )
                 sent["reorder"] = len(fresh)
     warning_days = settings.MEDSERVICE_PART_EXPIRY_WARNING_DAYS
-    content_type = ContentType.objects.get_for_model(PartLot)
-    warned = set(
-        ExpiryWarning.objects.filter(content_type=content_type).values_list(
-            "object_id", "expires_on", "threshold_days"
-        )
-    )
-    for lot in lots_expiring(within_days=warning_days, on=day):
-        if (lot.pk, lot.expiry_date, warning_days) in warned:
-            continue
-        if _lot_warn_once(
+    lots = [*lots_expiring(within_days=warning_days, on=day), *lots_expired(on=day)]
+    for lot in lots:
+        expired = lot.expiry_date < day
+        warned = expiry_warn_once(
             lot,
-            threshold=warning_days,
+            expires_on=lot.expiry_date,
             on=day,
             recipients=recipients,
-            template="inventory_lot_expiring",
-        ):
-            sent["expiring"] += 1
-    for lot in lots_expired(on=day):
-        if (lot.pk, lot.expiry_date, 0) in warned:
-            continue
-        if _lot_warn_once(
-            lot, threshold=0, on=day, recipients=recipients, template="inventory_lot_expired"
-        ):
-            sent["expired"] += 1
+            template="inventory_lot_expired" if expired else "inventory_lot_expiring",
+            context={"lot": lot, "part": lot.part},
+            link=reverse("inventory:part-lots-detail", kwargs={"pk": lot.pk}),
+            # An expired lot is announced once more (threshold 0), whatever was sent before.
+            thresholds=(warning_days, 0),
+        )
+        if warned:
+            sent["expired" if expired else "expiring"] += 1
     return sent
 
 
