@@ -48,7 +48,14 @@ def test_an_engineer_requests_parts_the_keeper_approves_and_issues_the_engineer_
     page.goto("/inventory/requisitions/request/")
     page.locator("#id_source").select_option(str(central.pk))
     page.locator("#id_reference").fill("WO-2026-000012")
-    page.locator("#id_lines-0-part").select_option(str(board.pk))
+    # The part is picked by typing its number: the catalogue may hold thousands.
+    box = page.locator("#id_lines-0-part")
+    box.press_sequentially("MB-1")
+    option = page.get_by_role("listbox").get_by_role("option").filter(has_text="MB-100")
+    expect(option).to_be_visible()
+    box.press("ArrowDown")
+    box.press("Enter")
+    expect(page.locator('input[name="lines-0-part"]')).to_have_value(str(board.pk))
     page.locator("#id_lines-0-quantity").fill("3")
     with page.expect_navigation():
         page.locator("#requisition-submit").click()

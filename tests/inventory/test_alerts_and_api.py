@@ -237,3 +237,69 @@ def test_the_keeper_lands_on_requisitions_to_handle_and_stock_alerts(
     assert "LOW-1" in page
     assert "BAT-9 lot SOON" in page
     assert 'id="warehouse-reorder-link"' in page
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/inventory/stock/",
+        "/inventory/stock-movements/",
+        "/inventory/part-lots/",
+        "/api/v1/stock/",
+        "/api/v1/stock-movements/",
+        "/api/v1/part-lots/",
+    ],
+)
+def test_inventory_lists_take_the_same_queries_whatever_their_length(
+    path, client, api, central, keeper
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            if path.startswith("/api/"):
+                assert api.as_user(keeper).get(path).status_code == 200
+            else:
+                assert client.get(path).status_code == 200
+        return len(captured)
+
+    client.force_login(keeper)
+    battery = LotPartFactory(number="BAT-Q")
+    for number in range(2):
+        stock_in(central, battery, 1, lot_number=f"Q{number}")
+    queries()  # the first request signs in (session, token) and warms the caches
+    few = queries()
+    for number in range(2, 22):
+        stock_in(central, battery, 1, lot_number=f"Q{number}")
+
+    assert queries() == few
+
+
+def test_parts_and_lots_are_picked_by_typing_never_listed_whole(
+    client, central, keeper, hospital_a
+):
+    board = PartFactory(number="MB-200", name_zh="主板", name_en="Main board")
+    PartFactory(number="PSU-1", name_zh="电源板", name_en="Power board")
+    battery = LotPartFactory(number="BAT-7")
+    stock_in(central, battery, 1, lot_number="L2605", expiry_date=datetime.date(2028, 5, 1))
+    client.force_login(keeper)
+
+    parts = client.get("/inventory/parts/options/", {"q": "mb-2"}).json()
+    by_name = client.get("/inventory/parts/options/", {"q": "电源"}).json()
+    lots = client.get("/inventory/part-lots/options/", {"q": "l26", "part": battery.pk}).json()
+    other_part = client.get("/inventory/part-lots/options/", {"q": "l26", "part": board.pk}).json()
+    page = client.get("/inventory/stock/").content.decode()
+
+    assert parts == {
+        "results": [{"id": board.pk, "label": "MB-200 主板", "detail": "Main board"}],
+        "more": False,
+    }
+    assert [row["label"] for row in by_name["results"]] == ["PSU-1 电源板"]
+    assert [(row["label"], row["detail"]) for row in lots["results"]] == [
+        ("BAT-7 lot L2605", "2028-05-01")
+    ]
+    assert other_part["results"] == []
+    assert "PSU-1" not in page  # the filter does not list the catalogue
+    client.force_login(user_with_role(Role.CUSTOMER_USER, hospital_a, username="nurse"))
+    assert client.get("/inventory/parts/options/", {"q": "MB"}).status_code == 404

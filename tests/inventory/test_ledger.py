@@ -439,3 +439,58 @@ def test_a_part_with_movements_keeps_its_tracking(central, board, keeper):
     assert refused.value.fields == {
         "tracking": ["The part has stock movements: its tracking can no longer change."]
     }
+
+
+def test_taking_touches_only_the_lots_it_needs(central, engineer_stock, keeper):
+    battery = LotPartFactory(number="BAT-1")
+    for number, year in (("A", 2029), ("B", 2030), ("C", 2031)):
+        stock_in(central, battery, 5, lot_number=number, expiry_date=datetime.date(year, 1, 1))
+
+    stock_transfer(
+        actor=keeper,
+        source=central,
+        destination=engineer_stock,
+        moves=[Move(part=battery, quantity=Decimal(3))],
+    )
+
+    # No empty balance rows are left at the engineer's for lots B and C.
+    assert list(
+        StockBalance.objects.filter(location=engineer_stock).values_list(
+            "lot__lot_number", "quantity"
+        )
+    ) == [("A", Decimal(3))]
+
+
+def test_a_posting_widens_to_every_lot_when_the_ones_it_chose_were_taken(
+    central, engineer_stock, keeper, monkeypatch
+):
+    from medservice.inventory import services
+
+    battery = LotPartFactory(number="BAT-1")
+    stock_in(central, battery, 1, lot_number="A", expiry_date=datetime.date(2029, 1, 1))
+    stock_in(central, battery, 5, lot_number="B", expiry_date=datetime.date(2030, 1, 1))
+    real = services._taking_candidates
+    narrow_calls = []
+
+    def stale(move, source, *, narrow):
+        # As if lot A had held 5 when read, and someone took 4 before the lock.
+        lots = real(move, source, narrow=narrow)
+        if narrow:
+            narrow_calls.append(True)
+            return lots[:1]
+        return lots
+
+    monkeypatch.setattr(services, "_taking_candidates", stale)
+
+    moved = stock_transfer(
+        actor=keeper,
+        source=central,
+        destination=engineer_stock,
+        moves=[Move(part=battery, quantity=Decimal(3))],
+    )
+
+    assert narrow_calls == [True]
+    assert [(item.lot.lot_number, item.quantity) for item in moved] == [
+        ("A", Decimal(1)),
+        ("B", Decimal(2)),
+    ]

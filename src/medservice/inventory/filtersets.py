@@ -15,6 +15,7 @@ from medservice.inventory.choices import (
     MovementKind,
     PartTracking,
 )
+from medservice.inventory.forms import lot_autocomplete, part_autocomplete
 from medservice.inventory.models import Part, PartLot, StockBalance, StockLocation, StockMovement
 from medservice.inventory.selectors import (
     locations_visible_to,
@@ -55,7 +56,9 @@ class LocationFilter(django_filters.FilterSet):
 
 
 class LotFilter(django_filters.FilterSet):
-    part = django_filters.ModelChoiceFilter(label=_("Part"), queryset=_visible(parts_visible_to))
+    part = django_filters.ModelChoiceFilter(
+        label=_("Part"), queryset=_visible(parts_visible_to), widget=part_autocomplete()
+    )
     on_hold = django_filters.BooleanFilter(label=_("On hold"))
     expires_before = django_filters.DateFilter(
         label=_("Expires before"), field_name="expiry_date", lookup_expr="lt"
@@ -70,8 +73,12 @@ class StockFilter(django_filters.FilterSet):
     location = django_filters.ModelChoiceFilter(
         label=_("Location"), queryset=_visible(locations_visible_to)
     )
-    part = django_filters.ModelChoiceFilter(label=_("Part"), queryset=_visible(parts_visible_to))
-    lot = django_filters.ModelChoiceFilter(label=_("Lot"), queryset=_visible(lots_visible_to))
+    part = django_filters.ModelChoiceFilter(
+        label=_("Part"), queryset=_visible(parts_visible_to), widget=part_autocomplete()
+    )
+    lot = django_filters.ModelChoiceFilter(
+        label=_("Lot"), queryset=_visible(lots_visible_to), widget=lot_autocomplete()
+    )
     condition = django_filters.ChoiceFilter(label=_("Condition"), choices=Condition.choices)
     location_kind = django_filters.ChoiceFilter(
         label=_("Location kind"), field_name="location__kind", choices=LocationKind.choices
@@ -84,8 +91,12 @@ class StockFilter(django_filters.FilterSet):
 
 class MovementFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=MovementKind.choices)
-    part = django_filters.ModelChoiceFilter(label=_("Part"), queryset=_visible(parts_visible_to))
-    lot = django_filters.ModelChoiceFilter(label=_("Lot"), queryset=_visible(lots_visible_to))
+    part = django_filters.ModelChoiceFilter(
+        label=_("Part"), queryset=_visible(parts_visible_to), widget=part_autocomplete()
+    )
+    lot = django_filters.ModelChoiceFilter(
+        label=_("Lot"), queryset=_visible(lots_visible_to), widget=lot_autocomplete()
+    )
     location = django_filters.ModelChoiceFilter(
         label=_("Location (from or to)"),
         queryset=_visible(locations_visible_to),

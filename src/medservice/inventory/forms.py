@@ -9,11 +9,23 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from medservice.catalog.selectors import device_models_visible_to, suppliers_visible_to
 from medservice.core.forms import ResourceForm
+from medservice.core.widgets import AutocompleteSelect
 from medservice.inventory.models import Part, PartLot, StockLocation
+
+
+def part_autocomplete() -> AutocompleteSelect:
+    """A part is picked by typing its number or name: the catalogue may hold thousands."""
+    return AutocompleteSelect(reverse_lazy("inventory:part-options"))
+
+
+def lot_autocomplete(*, depends_on: str = "part") -> AutocompleteSelect:
+    """A lot or serial unit, of the part chosen in the `depends_on` field when there is one."""
+    return AutocompleteSelect(reverse_lazy("inventory:lot-options"), depends_on=depends_on)
 
 
 class PartForm(ResourceForm):

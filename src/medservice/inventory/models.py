@@ -220,6 +220,8 @@ class StockBalance(models.Model):
         verbose_name = _("stock balance")
         verbose_name_plural = _("stock balances")
         default_permissions = ("view",)
+        # On PostgreSQL migration 0002 makes this index covering (condition, quantity), so a
+        # part's stock across locations is read from the index alone (bench/inventory.py).
         indexes = [models.Index(fields=["part", "location"], name="stock_balance_part_location")]
         constraints = [
             models.CheckConstraint(
@@ -546,9 +548,15 @@ class StockMovement(AuditedModel):
     one location to another, or in from outside (receipt, removal from a device) or out
     (fitted into a device, returned to the supplier). Corrections are new rows, never edits."""
 
-    kind = models.CharField(_("kind"), max_length=20, choices=MovementKind.choices, db_index=True)
+    # The ledger grows without end: only the indexes its reads use are kept (Meta.indexes);
+    # foreign keys led by a composite index, or mostly empty, have no index of their own.
+    kind = models.CharField(_("kind"), max_length=20, choices=MovementKind.choices)
     part = models.ForeignKey(
-        Part, verbose_name=_("part"), on_delete=models.PROTECT, related_name="movements"
+        Part,
+        verbose_name=_("part"),
+        on_delete=models.PROTECT,
+        related_name="movements",
+        db_index=False,
     )
     lot = models.ForeignKey(
         PartLot,
@@ -566,6 +574,7 @@ class StockMovement(AuditedModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="movements_out",
+        db_index=False,
     )
     source_condition = models.CharField(
         _("condition before"), max_length=10, choices=Condition.choices, blank=True
@@ -577,6 +586,7 @@ class StockMovement(AuditedModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="movements_in",
+        db_index=False,
     )
     destination_condition = models.CharField(
         _("condition after"), max_length=10, choices=Condition.choices, blank=True
@@ -597,9 +607,10 @@ class StockMovement(AuditedModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
     unit_cost = models.DecimalField(_("unit cost"), default=0, **MONEY)
-    reference = models.CharField(_("reference"), max_length=100, blank=True, db_index=True)
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
     reason = models.TextField(_("reason"), blank=True)
     device = models.ForeignKey(
         "installed_base.Device",
@@ -608,6 +619,7 @@ class StockMovement(AuditedModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="part_movements",
+        db_index=False,
     )
     purchase_order_line = models.ForeignKey(
         PurchaseOrderLine,
@@ -616,6 +628,7 @@ class StockMovement(AuditedModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="movements",
+        db_index=False,
     )
     requisition_line = models.ForeignKey(
         RequisitionLine,
@@ -624,6 +637,7 @@ class StockMovement(AuditedModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="movements",
+        db_index=False,
     )
     count_line = models.ForeignKey(
         StockCountLine,
@@ -632,6 +646,7 @@ class StockMovement(AuditedModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="movements",
+        db_index=False,
     )
 
     class Meta:
@@ -655,6 +670,27 @@ class StockMovement(AuditedModel):
                 fields=["lot", "device"],
                 condition=Q(device__isnull=False),
                 name="movement_lot_device",
+            ),
+            models.Index(
+                fields=["device", "-occurred_at"],
+                condition=Q(device__isnull=False),
+                name="movement_device_time",
+            ),
+            models.Index(
+                fields=["reference"], condition=~Q(reference=""), name="movement_reference"
+            ),
+            *(
+                models.Index(
+                    fields=[name],
+                    condition=Q(**{f"{name}__isnull": False}),
+                    name=f"movement_{name}",
+                )
+                for name in (
+                    "purchase_order_line",
+                    "requisition_line",
+                    "count_line",
+                    "approved_by",
+                )
             ),
         ]
         constraints = [

@@ -57,6 +57,31 @@ def parts_visible_to(user: Any) -> QuerySet[Part]:
     return Part.objects.none()
 
 
+def parts_matching(user: Any, text: str) -> QuerySet[Part]:
+    """Active visible parts whose number starts with `text` or whose name contains it: what a
+    person picking a part types (numbers first)."""
+    queryset = parts_visible_to(user).filter(active=True)
+    text = text.strip()
+    if text:
+        queryset = queryset.filter(
+            Q(number__istartswith=text) | Q(name_zh__icontains=text) | Q(name_en__icontains=text)
+        )
+    return queryset.order_by("number", "pk")
+
+
+def lots_matching(user: Any, text: str, *, part_id: int | None = None) -> QuerySet[PartLot]:
+    """Visible lots and serial units whose number starts with `text`, of one part if given."""
+    queryset = lots_visible_to(user).select_related("part")
+    if part_id is not None:
+        queryset = queryset.filter(part_id=part_id)
+    text = text.strip()
+    if text:
+        queryset = queryset.filter(
+            Q(lot_number__istartswith=text) | Q(serial_number__istartswith=text)
+        )
+    return queryset.order_by("part__number", "expiry_date", "pk")
+
+
 def locations_visible_to(user: Any) -> QuerySet[StockLocation]:
     scope = user_scope(user)
     if scope == "internal":

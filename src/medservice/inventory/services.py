@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -366,18 +366,62 @@ def _lock_locations(locations: Iterable[StockLocation]) -> dict[int, bool]:
     return dict(StockLocation.objects.filter(pk__in=ids).values_list("pk", "counting"))
 
 
-def _balance_row(location: StockLocation, part: Part, lot: PartLot | None, condition: str) -> int:
-    """The id of the balance row, created (empty) if this is the first stock of its kind."""
-    lookup = {"location": location, "part": part, "lot": lot, "condition": condition}
-    row = StockBalance.objects.filter(**lookup).values_list("pk", flat=True).first()
-    if row is not None:
-        return row
-    try:
-        with transaction.atomic():
-            return StockBalance.objects.create(**lookup, quantity=0).pk
-    except IntegrityError:
-        # Someone created it at the same moment: use theirs.
-        return StockBalance.objects.filter(**lookup).values_list("pk", flat=True).get()
+BalanceKey = tuple[int, int, int | None, str]  # location, part, lot (or None), condition
+
+
+def _balance_rows(keys: set[BalanceKey]) -> dict[BalanceKey, int]:
+    """The ids of the balance rows, created (empty) where this is the first stock of its kind:
+    one query for the existing rows, one insert per missing row."""
+    if not keys:
+        return {}
+    existing = {
+        (row[1], row[2], row[3], row[4]): row[0]
+        for row in StockBalance.objects.filter(
+            location_id__in={key[0] for key in keys}, part_id__in={key[1] for key in keys}
+        ).values_list("pk", "location_id", "part_id", "lot_id", "condition")
+    }
+    rows = {}
+    for key in sorted(keys, key=lambda item: (item[0], item[1], item[2] or 0, item[3])):
+        if key in existing:
+            rows[key] = existing[key]
+            continue
+        location_id, part_id, lot_id, condition = key
+        lookup = {
+            "location_id": location_id,
+            "part_id": part_id,
+            "lot_id": lot_id,
+            "condition": condition,
+        }
+        try:
+            with transaction.atomic():
+                rows[key] = StockBalance.objects.create(**lookup, quantity=0).pk
+        except IntegrityError:
+            # Someone created it at the same moment: use theirs.
+            rows[key] = StockBalance.objects.filter(**lookup).values_list("pk", flat=True).get()
+    return rows
+
+
+def _taking_candidates(move: Move, source: StockLocation, *, narrow: bool) -> list[PartLot]:
+    """The lots a taking line without a named lot may draw on, earliest expiry first. Narrow:
+    only as many usable lots as cover the quantity today (one or two, usually), so a posting
+    locks and touches few rows; the caller widens to every lot if someone took them first."""
+    rows = (
+        StockBalance.objects.filter(
+            location=source, part=move.part, condition=move.source_condition, quantity__gt=0
+        )
+        .exclude(lot__isnull=True)
+        .select_related("lot__part")
+        .order_by(F("lot__expiry_date").asc(nulls_last=True), "lot_id")
+    )
+    chosen, covered = [], Decimal(0)
+    for row in rows:
+        if move.issuable_only and lot_refusal(row.lot):
+            continue
+        chosen.append(row.lot)
+        covered += row.quantity
+        if narrow and covered >= Decimal(move.quantity):
+            break
+    return chosen
 
 
 def _shortfall(
@@ -407,6 +451,104 @@ def on_hand(
     if lot is not None:
         balances = balances.filter(lot=lot)
     return balances.aggregate(total=Sum("quantity"))["total"] or Decimal(0)
+
+
+def _post_attempt(
+    *,
+    moves: Sequence[Move],
+    named: dict[int, PartLot],
+    source: StockLocation | None,
+    destination: StockLocation | None,
+    narrow: bool,
+) -> Any:
+    """Lock the balance rows one posting touches and allocate its lines from them.
+
+    Returns (shortfalls, refusals, allocations, balances, changed ids), or None when a narrow
+    attempt fell short only because the lots it chose were taken meanwhile: the caller then
+    tries again over every lot. Rows are locked in one `SELECT ... FOR UPDATE ORDER BY id`, so
+    two postings never wait for each other in a circle (a widened retry may lock more rows)."""
+    candidates: dict[int, list[PartLot | None]] = {}
+    for index, move in enumerate(moves):
+        if move.lot is not None:
+            candidates[index] = [named.get(move.lot.pk, move.lot)]
+        elif source is None or move.part.tracking == PartTracking.NONE:
+            candidates[index] = [None]
+        else:
+            candidates[index] = list(_taking_candidates(move, source, narrow=narrow))
+    wanted: dict[tuple[str, int, int | None], BalanceKey] = {}
+    for index, move in enumerate(moves):
+        for lot in candidates[index]:
+            lot_id = getattr(lot, "pk", None)
+            if source is not None:
+                wanted[("out", index, lot_id)] = (
+                    source.pk,
+                    move.part.pk,
+                    lot_id,
+                    move.source_condition,
+                )
+            if destination is not None:
+                wanted[("in", index, lot_id)] = (
+                    destination.pk,
+                    move.part.pk,
+                    lot_id,
+                    move.destination_condition,
+                )
+    ids = _balance_rows(set(wanted.values()))
+    balances = {
+        row.pk: row
+        for row in StockBalance.objects.select_for_update()
+        .filter(pk__in=sorted(set(ids.values())))
+        .order_by("pk")
+    }
+
+    def balance(side: str, index: int, lot: PartLot | None) -> StockBalance:
+        return balances[ids[wanted[(side, index, getattr(lot, "pk", None))]]]
+
+    shortfalls: list[str] = []
+    refusals: list[str] = []
+    allocations: list[tuple[Move, PartLot | None, Decimal]] = []
+    changed: set[int] = set()
+    for index, move in enumerate(moves):
+        quantity = Decimal(move.quantity)
+        if source is None:
+            chosen = [(candidates[index][0], quantity)]
+        elif move.lot is not None or move.part.tracking == PartTracking.NONE:
+            lot = candidates[index][0]
+            refusal = lot_refusal(lot) if move.issuable_only else ""
+            if refusal:
+                refusals.append(refusal)
+                continue
+            have = balance("out", index, lot).quantity
+            if have < quantity:
+                shortfalls.append(_shortfall(move, lot, source, have, quantity))
+                continue
+            chosen = [(lot, quantity)]
+        else:
+            # First expiry first out, over the lots chosen (already in that order).
+            remaining, chosen = quantity, []
+            for lot in candidates[index]:
+                if remaining <= 0:
+                    break
+                take = min(balance("out", index, lot).quantity, remaining)
+                if take > 0:
+                    chosen.append((lot, take))
+                    remaining -= take
+            if remaining > 0:
+                if narrow:
+                    return None
+                shortfalls.append(_shortfall(move, None, source, quantity - remaining, quantity))
+                continue
+        for lot, take in chosen:
+            if source is not None:
+                row = balance("out", index, lot)
+                row.quantity -= take
+                changed.add(row.pk)
+            if destination is not None:
+                row = balance("in", index, lot)
+                row.quantity += take
+                changed.add(row.pk)
+            allocations.append((move, lot, take))
+    return shortfalls, refusals, allocations, balances, changed
 
 
 def movements_post(
@@ -447,127 +589,36 @@ def movements_post(
                 _("The quantity of %(part)s must be more than zero.") % {"part": move.part.number}
             )
 
-    # Which balance rows this posting may touch: for a taking move without a named lot, every
-    # lot of the part at the source (read unlocked, then locked below).
     # Named lots are read again: a hold placed since the caller loaded its copy must count.
     named = PartLot.objects.select_related("part").in_bulk(
         [move.lot.pk for move in moves if move.lot is not None and move.lot.pk]
     )
-    candidates: dict[int, list[PartLot | None]] = {}
-    for index, move in enumerate(moves):
-        if move.lot is not None:
-            candidates[index] = [named.get(move.lot.pk, move.lot)]
-            continue
-        if source is None or move.part.tracking == PartTracking.NONE:
-            candidates[index] = [None]
-            continue
-        lot_ids = list(
-            StockBalance.objects.filter(
-                location=source, part=move.part, condition=move.source_condition, quantity__gt=0
-            ).values_list("lot_id", flat=True)
+    places = {"moves": moves, "named": named, "source": source, "destination": destination}
+    outcome = _post_attempt(**places, narrow=True) or _post_attempt(**places, narrow=False)
+    shortfalls, refusals, allocations, balances, changed = outcome
+    created = [
+        StockMovement(
+            kind=kind,
+            part=move.part,
+            lot=lot,
+            quantity=take,
+            source=source,
+            source_condition=move.source_condition if source is not None else "",
+            destination=destination,
+            destination_condition=move.destination_condition if destination is not None else "",
+            occurred_at=when,
+            recorded_by=actor,
+            approved_by=approved_by,
+            unit_cost=move.part.standard_cost if move.unit_cost is None else move.unit_cost,
+            reference=reference,
+            reason=reason,
+            device=move.device,
+            purchase_order_line=move.purchase_order_line,
+            requisition_line=move.requisition_line,
+            count_line=move.count_line,
         )
-        candidates[index] = list(
-            PartLot.objects.filter(pk__in=lot_ids).select_related("part").order_by("pk")
-        )
-    keys: dict[tuple[str, int, int, int | None, str], int] = {}
-    for index, move in enumerate(moves):
-        for lot in candidates[index]:
-            lot_id = getattr(lot, "pk", None)
-            if source is not None:
-                keys[("out", source.pk, move.part.pk, lot_id, move.source_condition)] = 0
-            if destination is not None:
-                keys[("in", destination.pk, move.part.pk, lot_id, move.destination_condition)] = 0
-    locations = {item.pk: item for item in (source, destination) if item is not None}
-    parts = {move.part.pk: move.part for move in moves}
-    lots = {lot.pk: lot for items in candidates.values() for lot in items if lot is not None}
-    for key in sorted(keys, key=lambda item: (item[0], item[1], item[2], item[3] or 0, item[4])):
-        _side, location_id, part_id, lot_id, condition = key
-        keys[key] = _balance_row(
-            locations[location_id], parts[part_id], lots.get(lot_id), condition
-        )
-    # One lock pass in id order, so two postings never wait for each other in a circle.
-    balances = {
-        row.pk: row
-        for row in StockBalance.objects.select_for_update()
-        .filter(pk__in=sorted(set(keys.values())))
-        .order_by("pk")
-    }
-
-    def balance(
-        side: str, location: StockLocation, move: Move, lot: PartLot | None
-    ) -> StockBalance:
-        condition = move.source_condition if side == "out" else move.destination_condition
-        return balances[
-            keys[(side, location.pk, move.part.pk, getattr(lot, "pk", None), condition)]
-        ]
-
-    shortfalls: list[str] = []
-    refusals: list[str] = []
-    created: list[StockMovement] = []
-    for index, move in enumerate(moves):
-        quantity = Decimal(move.quantity)
-        allocation: list[tuple[PartLot | None, Decimal]] = []
-        if source is None:
-            allocation = [(candidates[index][0], quantity)]
-        elif move.lot is not None or move.part.tracking == PartTracking.NONE:
-            lot = candidates[index][0]
-            refusal = lot_refusal(lot) if move.issuable_only else ""
-            if refusal:
-                refusals.append(refusal)
-                continue
-            have = balance("out", source, move, lot).quantity
-            if have < quantity:
-                shortfalls.append(_shortfall(move, lot, source, have, quantity))
-                continue
-            allocation = [(lot, quantity)]
-        else:
-            # First expiry first out, over the lots that may be used.
-            remaining = quantity
-            usable = sorted(
-                (lot for lot in candidates[index] if lot is not None),
-                key=lambda lot: (lot.expiry_date or datetime.date.max, lot.pk),
-            )
-            for lot in usable:
-                if remaining <= 0:
-                    break
-                if move.issuable_only and lot_refusal(lot):
-                    continue
-                take = min(balance("out", source, move, lot).quantity, remaining)
-                if take > 0:
-                    allocation.append((lot, take))
-                    remaining -= take
-            if remaining > 0:
-                shortfalls.append(_shortfall(move, None, source, quantity - remaining, quantity))
-                continue
-        for lot, take in allocation:
-            if source is not None:
-                balance("out", source, move, lot).quantity -= take
-            if destination is not None:
-                balance("in", destination, move, lot).quantity += take
-            created.append(
-                StockMovement(
-                    kind=kind,
-                    part=move.part,
-                    lot=lot,
-                    quantity=take,
-                    source=source,
-                    source_condition=move.source_condition if source is not None else "",
-                    destination=destination,
-                    destination_condition=(
-                        move.destination_condition if destination is not None else ""
-                    ),
-                    occurred_at=when,
-                    recorded_by=actor,
-                    approved_by=approved_by,
-                    unit_cost=move.part.standard_cost if move.unit_cost is None else move.unit_cost,
-                    reference=reference,
-                    reason=reason,
-                    device=move.device,
-                    purchase_order_line=move.purchase_order_line,
-                    requisition_line=move.requisition_line,
-                    count_line=move.count_line,
-                )
-            )
+        for move, lot, take in allocations
+    ]
     if refusals:
         raise LotNotIssuableError(" ".join(refusals))
     if shortfalls:
@@ -578,7 +629,9 @@ def movements_post(
         for movement in created:
             movement.save()
         for balance in balances.values():
-            # One UPDATE per row touched; the CHECK constraint is the last line of defence.
+            if balance.pk not in changed:
+                continue
+            # One UPDATE per row changed; the CHECK constraint is the last line of defence.
             StockBalance.objects.filter(pk=balance.pk).update(
                 quantity=balance.quantity, updated_at=timezone.now()
             )

@@ -9,14 +9,15 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from medservice.core.errors import DomainError
 from medservice.core.registry import HomePanel, home_panel_register
+from medservice.core.widgets import autocomplete_response
 from medservice.inventory.choices import RequisitionStatus
 from medservice.inventory.forms import ConsumeForm, LotHoldForm, StockMoveForm
 from medservice.inventory.models import PartLot
@@ -24,8 +25,10 @@ from medservice.inventory.resources import lots
 from medservice.inventory.selectors import (
     lots_expired,
     lots_expiring,
+    lots_matching,
     lots_visible_to,
     parts_below_reorder_point,
+    parts_matching,
     requisitions_visible_to,
 )
 from medservice.inventory.services import (
@@ -200,7 +203,40 @@ def _form_errors(form: Any, error: DomainError, prefix_map: dict[str, str] | Non
         form.add_error(None, error.message)
 
 
+@login_required
+@require_GET
+def part_options(request: HttpRequest) -> HttpResponse:
+    """Parts matching `q` for the autocomplete (number first, then name)."""
+    if not request.user.has_perm("inventory.view_part"):
+        raise Http404
+    return autocomplete_response(
+        parts_matching(request.user, request.GET.get("q", "")),
+        detail=lambda part: part.name_en if part.name_en else "",
+    )
+
+
+@login_required
+@require_GET
+def lot_options(request: HttpRequest) -> HttpResponse:
+    """Lots and serial units matching `q`, of the `part` given."""
+    if not request.user.has_perm("inventory.view_partlot"):
+        raise Http404
+    part = request.GET.get("part", "").strip()
+    part_id = None
+    if part:
+        # Only an id the database can hold: a foreign-key lookup does not guard against overflow.
+        if not (part.isascii() and part.isdigit()) or len(part) > 18:
+            return autocomplete_response(lots_visible_to(request.user).none())
+        part_id = int(part)
+    return autocomplete_response(
+        lots_matching(request.user, request.GET.get("q", ""), part_id=part_id),
+        detail=lambda lot: lot.expiry_date.isoformat() if lot.expiry_date else "",
+    )
+
+
 urlpatterns: list[Any] = [
+    path("parts/options/", part_options, name="part-options"),
+    path("part-lots/options/", lot_options, name="lot-options"),
     path("part-lots/<int:pk>/hold/", _action_view("hold"), name="part-lot-hold"),
     path("part-lots/<int:pk>/release/", _action_view("release"), name="part-lot-release"),
     path("stock/move/", stock_move_view, name="stock-move"),

@@ -30,6 +30,7 @@ from medservice.core.views import ResourceDetailView, resource_urlpatterns
 from medservice.core.workflow import actions_allowed
 from medservice.inventory.api.purchasing import PurchaseOrderSerializer
 from medservice.inventory.choices import WAREHOUSE_KINDS, PurchaseOrderStatus
+from medservice.inventory.forms import part_autocomplete
 from medservice.inventory.models import PurchaseOrder, StockLocation
 from medservice.inventory.purchasing import (
     purchase_order_cancel,
@@ -113,7 +114,7 @@ class LineRowForm(forms.Form):
         label=gettext_lazy("Part"),
         queryset=parts_visible_to(None),
         required=False,
-        widget=forms.Select(attrs={"class": "form-select"}),
+        widget=part_autocomplete(),
     )
     quantity = forms.DecimalField(
         label=gettext_lazy("Quantity"),

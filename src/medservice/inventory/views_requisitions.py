@@ -36,6 +36,7 @@ from medservice.inventory.choices import (
     MovementKind,
     RequisitionStatus,
 )
+from medservice.inventory.forms import part_autocomplete
 from medservice.inventory.models import Requisition, RequisitionLine, StockMovement
 from medservice.inventory.requisitions import (
     requisition_actions_allowed,
@@ -138,7 +139,9 @@ class RequestForm(forms.Form):
 class RequestLineForm(forms.Form):
     """One part and its quantity; an empty row is skipped."""
 
-    part = forms.ModelChoiceField(label=gettext_lazy("Part"), queryset=None, required=False)
+    part = forms.ModelChoiceField(
+        label=gettext_lazy("Part"), queryset=None, required=False, widget=part_autocomplete()
+    )
     quantity = forms.DecimalField(
         label=gettext_lazy("Quantity"),
         required=False,
