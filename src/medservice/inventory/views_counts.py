@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from medservice.core.errors import DomainError, PermissionDeniedError
@@ -45,9 +45,11 @@ FOUND_ROWS = 5
 
 
 class StockCountFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(label=_l("Status"), choices=StockCountStatus.choices)
+    status = django_filters.ChoiceFilter(
+        label=gettext_lazy("Status"), choices=StockCountStatus.choices
+    )
     location = django_filters.ModelChoiceFilter(
-        label=_l("Location"),
+        label=gettext_lazy("Location"),
         queryset=lambda request: locations_visible_to(getattr(request, "user", None)),
     )
 
@@ -60,7 +62,7 @@ class StockCountStartForm(ResourceForm):
     """Start a count: the location to freeze and count."""
 
     note = forms.CharField(
-        label=_l("Note (why the count is taken)"),
+        label=gettext_lazy("Note (why the count is taken)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -76,7 +78,7 @@ class StockCountStartForm(ResourceForm):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(
-        label=_l("Reason"),
+        label=gettext_lazy("Reason"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
     )

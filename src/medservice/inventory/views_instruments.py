@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from medservice.core.errors import DomainError
@@ -45,12 +45,14 @@ DATE_WIDGET = {"attrs": {"type": "date", "class": "form-control"}, "format": "%Y
 
 
 class InstrumentFilter(django_filters.FilterSet):
-    kind = django_filters.ChoiceFilter(label=_l("Kind"), choices=InstrumentKind.choices)
-    status = django_filters.ChoiceFilter(label=_l("Status"), choices=InstrumentStatus.choices)
+    kind = django_filters.ChoiceFilter(label=gettext_lazy("Kind"), choices=InstrumentKind.choices)
+    status = django_filters.ChoiceFilter(
+        label=gettext_lazy("Status"), choices=InstrumentStatus.choices
+    )
     calibration_due_before = django_filters.DateFilter(
         field_name="calibration_due_on",
         lookup_expr="lte",
-        label=_l("Calibration due on or before"),
+        label=gettext_lazy("Calibration due on or before"),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
 
@@ -101,12 +103,12 @@ class HolderChoiceField(forms.ModelChoiceField):
 
 class CheckOutForm(forms.Form):
     holder = HolderChoiceField(
-        label=_l("Hand to"),
+        label=gettext_lazy("Hand to"),
         queryset=None,
         widget=forms.Select(attrs={"class": "form-select"}),
     )
     due_back_on = forms.DateField(
-        label=_l("Due back on"), required=False, widget=forms.DateInput(**DATE_WIDGET)
+        label=gettext_lazy("Due back on"), required=False, widget=forms.DateInput(**DATE_WIDGET)
     )
 
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
@@ -116,7 +118,7 @@ class CheckOutForm(forms.Form):
 
 class CheckInForm(forms.Form):
     condition_note = forms.CharField(
-        label=_l("Condition on return"),
+        label=gettext_lazy("Condition on return"),
         required=False,
         max_length=200,
         widget=forms.TextInput(attrs={"class": "form-control"}),
@@ -125,28 +127,30 @@ class CheckInForm(forms.Form):
 
 class CalibrationForm(forms.Form):
     calibrated_on = forms.DateField(
-        label=_l("Calibrated on"), widget=forms.DateInput(**DATE_WIDGET)
+        label=gettext_lazy("Calibrated on"), widget=forms.DateInput(**DATE_WIDGET)
     )
-    valid_until = forms.DateField(label=_l("Valid until"), widget=forms.DateInput(**DATE_WIDGET))
+    valid_until = forms.DateField(
+        label=gettext_lazy("Valid until"), widget=forms.DateInput(**DATE_WIDGET)
+    )
     performed_by = forms.CharField(
-        label=_l("Calibrated by (laboratory)"),
+        label=gettext_lazy("Calibrated by (laboratory)"),
         max_length=200,
         widget=forms.TextInput(attrs={"class": "form-control"}),
     )
     certificate_number = forms.CharField(
-        label=_l("Certificate number"),
+        label=gettext_lazy("Certificate number"),
         required=False,
         max_length=100,
         widget=forms.TextInput(attrs={"class": "form-control"}),
     )
     result = forms.ChoiceField(
-        label=_l("Result"),
+        label=gettext_lazy("Result"),
         choices=CalibrationResult.choices,
         initial=CalibrationResult.PASSED,
         widget=forms.Select(attrs={"class": "form-select"}),
     )
     certificate = forms.FileField(
-        label=_l("Certificate"),
+        label=gettext_lazy("Certificate"),
         required=False,
         widget=forms.ClearableFileInput(attrs={"class": "form-control"}),
     )
@@ -257,7 +261,7 @@ instruments = register(
         detail_view=InstrumentDetailView,
         related=[
             Related(
-                _l("Calibrations"),
+                gettext_lazy("Calibrations"),
                 _calibrations_of,
                 [
                     "calibrated_on",
@@ -269,7 +273,7 @@ instruments = register(
                 ],
             ),
             Related(
-                _l("Checkouts"),
+                gettext_lazy("Checkouts"),
                 _checkouts_of,
                 ["checked_out_at", "holder", "due_back_on", "checked_in_at", "condition_note"],
             ),
