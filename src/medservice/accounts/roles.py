@@ -75,6 +75,29 @@ INVENTORY_WAREHOUSE = [
     "inventory.return_parts",
     "inventory.dispose_parts",
 ]
+# Service staff read the knowledge base, the documents and their own training records (scoping
+# narrows distributors to their own); they may draft articles, which a manager publishes.
+TRAINING_STAFF = [
+    "training.view_knowledgearticle",
+    "training.view_knowledgearticleversion",
+    "training.add_knowledgearticle",
+    "training.change_knowledgearticle",
+    "training.view_controlleddocument",
+    "training.view_documentversion",
+    "training.view_trainingsession",
+    "training.view_sessionattendance",
+    "training.view_certification",
+    "training.view_performancereview",
+    "training.view_violation",
+]
+# Service managers run training, certification, reviews and the knowledge base.
+TRAINING_MANAGE = [
+    "training.view_*",
+    "training.add_*",
+    "training.change_*",
+    "training.record_trainingsession",
+    "training.publish_knowledgearticle",
+]
 # Business calendars (core): read by those who plan with deadlines, changed by administrators.
 CALENDAR_READ = ["core.view_businesscalendar", "core.view_calendarday", "core.view_calendaryear"]
 CALENDAR_WRITE = [
@@ -130,6 +153,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *CALENDAR_READ,
         *CATALOG_READ,
         *INSTALLED_BASE_READ,
+        *TRAINING_MANAGE,
+        "training.approve_documentversion",
         *INVENTORY_READ,
         "inventory.approve_requisition",
         "inventory.approve_stockcount",
@@ -145,6 +170,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     Role.SERVICE_AGENT: [
         *TICKETS_DESK,
+        *TRAINING_STAFF,
         "tickets.assign_ticket",
         "customers.view_*",
         "customers.add_*",
@@ -169,9 +195,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *INSTALLED_BASE_READ,
         "installed_base.change_device",
         *INVENTORY_ENGINEER,
+        *TRAINING_STAFF,
     ],
     Role.DISTRIBUTOR_ENGINEER: [
         *INVENTORY_ENGINEER,
+        *TRAINING_STAFF,
         "tickets.view_ticket",
         "tickets.view_timelineentry",
         "tickets.view_ticketclock",
@@ -206,6 +234,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *INVENTORY_READ,
         "inventory.change_partlot",
         "inventory.dispose_parts",
+        *TRAINING_STAFF,
+        "training.add_controlleddocument",
+        "training.change_controlleddocument",
+        "training.add_documentversion",
+        "training.change_documentversion",
     ],
     Role.QUALITY_MANAGER: [
         *TICKETS_READ,
@@ -224,6 +257,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *INVENTORY_READ,
         "inventory.change_partlot",
         "inventory.dispose_parts",
+        *TRAINING_STAFF,
+        "training.add_controlleddocument",
+        "training.change_controlleddocument",
+        "training.add_documentversion",
+        "training.change_documentversion",
+        "training.approve_documentversion",
     ],
     Role.WAREHOUSE_KEEPER: [
         *INVENTORY_WAREHOUSE,
@@ -251,6 +290,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "installed_base.change_servicecontract",
     ],
     Role.STORE_STAFF: [
+        "training.view_knowledgearticle",
         "tickets.view_ticket",
         "tickets.view_timelineentry",
         "tickets.add_ticket",
@@ -261,6 +301,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     Role.AUDITOR: ["*.view_*"],
     Role.CUSTOMER_USER: [
+        "training.view_knowledgearticle",
         "tickets.view_ticket",
         "tickets.view_timelineentry",
         "tickets.add_ticket",

@@ -11,6 +11,7 @@ from medservice.core.api.urls import register as register_core
 from medservice.customers.api.urls import register as register_customers
 from medservice.installed_base.api.urls import register as register_installed_base
 from medservice.inventory.api.urls import register as register_inventory
+from medservice.training.api.urls import register as register_training
 from medservice.tickets.api.urls import register as register_tickets
 
 router = DefaultRouter()
@@ -20,6 +21,7 @@ for register in (
     register_customers,
     register_catalog,
     register_installed_base,
+    register_training,
     register_tickets,
     register_inventory,
 ):

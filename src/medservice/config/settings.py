@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "medservice.customers",
     "medservice.catalog",
     "medservice.installed_base",
+    "medservice.training",
     "medservice.tickets",
     "medservice.inventory",
 ]
@@ -393,6 +394,15 @@ SPECTACULAR_SETTINGS = {
         "SlaTargetEnum": "medservice.tickets.choices.SlaTarget",
         "CountingEnum": "medservice.tickets.choices.Counting",
         "ConditionEnum": "medservice.inventory.choices.Condition",
+        "PlanPeriodEnum": "medservice.training.choices.PlanPeriod",
+        "TopicCategoryEnum": "medservice.training.choices.TopicCategory",
+        "SessionStatusEnum": "medservice.training.choices.SessionStatus",
+        "ArticleKindEnum": "medservice.training.choices.ArticleKind",
+        "VisibilityEnum": "medservice.training.choices.Visibility",
+        "ArticleStatusEnum": "medservice.training.choices.ArticleStatus",
+        "DocumentKindEnum": "medservice.training.choices.DocumentKind",
+        "DocumentVersionStatusEnum": "medservice.training.choices.DocumentVersionStatus",
+        "ViolationStatusEnum": "medservice.training.choices.ViolationStatus",
         "PartTrackingEnum": "medservice.inventory.choices.PartTracking",
         "LocationKindEnum": "medservice.inventory.choices.LocationKind",
         "MovementKindEnum": "medservice.inventory.choices.MovementKind",
@@ -439,3 +449,7 @@ MEDSERVICE_PUBLIC_REPORT_RATE = env("PUBLIC_REPORT_RATE", "5/hour")
 MEDSERVICE_ATTACHMENT_MAX_MB = int(env("ATTACHMENT_MAX_MB", "25"))
 # Spare parts: the warehouse is warned this many days before a part lot in stock expires.
 MEDSERVICE_PART_EXPIRY_WARNING_DAYS = int(env("PART_EXPIRY_WARNING_DAYS", "60"))
+# Staff certification: how long a certification earned by passing lasts unless the session says
+# otherwise, and how many days before its end the person and their manager are reminded.
+MEDSERVICE_CERTIFICATION_MONTHS = int(env("CERTIFICATION_MONTHS", "24"))
+MEDSERVICE_CERTIFICATION_REMIND_DAYS = int(env("CERTIFICATION_REMIND_DAYS", "30"))

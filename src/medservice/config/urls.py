@@ -19,6 +19,7 @@ urlpatterns = [
     path("customers/", include("medservice.customers.urls")),
     path("catalog/", include("medservice.catalog.urls")),
     path("installed-base/", include("medservice.installed_base.urls")),
+    path("training/", include("medservice.training.urls")),
     path("tickets/", include("medservice.tickets.urls")),
     path("inventory/", include("medservice.inventory.urls")),
     # The customer portal and the public pages (fault report without login) of the tickets app.

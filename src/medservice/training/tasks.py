@@ -1,0 +1,1 @@
+"""Training periodic jobs: thin wrappers over services."""
