@@ -37,6 +37,7 @@ class TrainingConfig(AppConfig):
 
     def ready(self) -> None:
         from medservice.training import (  # noqa: F401  (registration)
+            demo,
             tasks,
             views_documents,
             views_knowledge,
