@@ -494,3 +494,33 @@ def test_a_posting_widens_to_every_lot_when_the_ones_it_chose_were_taken(
         ("A", Decimal(1)),
         ("B", Decimal(2)),
     ]
+
+
+def test_the_daily_check_finds_a_balance_changed_past_the_ledger(
+    central, engineer_stock, board, keeper, company
+):
+    from medservice.core.models import Notification
+    from medservice.inventory.services import (
+        stock_balances_check_and_report,
+        stock_balances_verify,
+    )
+
+    stock_in(central, board, 5)
+    stock_transfer(
+        actor=keeper,
+        source=central,
+        destination=engineer_stock,
+        moves=[Move(part=board, quantity=Decimal(2))],
+    )
+    assert stock_balances_verify() == []
+
+    StockBalance.objects.filter(location=central, part=board).update(quantity=Decimal(9))
+
+    mismatches = stock_balances_verify()
+    assert [(item.location_id, item.balance, item.ledger) for item in mismatches] == [
+        (central.pk, Decimal(9), Decimal(3))
+    ]
+    assert stock_balances_check_and_report() == 1
+    assert Notification.objects.get(recipient=keeper).subject == (
+        "1 stock balance differs from the ledger"
+    )

@@ -20,3 +20,11 @@ def calibration_reminders() -> int:
     from medservice.inventory.instruments import calibration_reminders_send
 
     return calibration_reminders_send()
+
+
+@periodic_job("inventory.balance-check", every=datetime.timedelta(days=1))
+def balance_check() -> int:
+    """Compare the balance table with the ledger; tell administrators of any difference."""
+    from medservice.inventory.services import stock_balances_check_and_report
+
+    return stock_balances_check_and_report()
