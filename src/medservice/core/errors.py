@@ -66,6 +66,13 @@ class PermissionDeniedError(DomainError):
     status = 403
 
 
+class SegregationOfDutiesError(PermissionDeniedError):
+    """Four eyes: the person who asked for or did something may not also approve it."""
+
+    code = "segregation_of_duties"
+    status = 403
+
+
 class Problems:
     """Collects every problem of one input, so the user sees them all at once; raises them as
     one InvalidInputError keyed by field."""

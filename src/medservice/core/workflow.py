@@ -30,7 +30,11 @@ class Transition:
     permission: str
     label: Any
     inputs: type | None = None
-    # Extra condition beyond state and permission: returns a refusal message or "".
+    # Who, beyond the permission, may take it (the requester never approves their own
+    # request): returns a refusal or "". Refused with `person_error` (403).
+    person_rule: Callable[[Any, Any], str] | None = None
+    person_error: type[PermissionDeniedError] = PermissionDeniedError
+    # Extra condition on the record beyond its state: returns a refusal message or "" (409).
     guard: Callable[[Any, Any], str] | None = None
     style: str = "secondary"
     confirm: bool = field(default=False)
@@ -51,6 +55,10 @@ def allowed(
         }
     if user is not None and not user.has_perm(transition_.permission):
         return _("You may not “%(action)s”.") % {"action": transition_.label}
+    if user is not None and transition_.person_rule is not None:
+        refusal = transition_.person_rule(record, user)
+        if refusal:
+            return refusal
     if transition_.guard is not None:
         return transition_.guard(record, user) or ""
     return ""
@@ -93,6 +101,9 @@ def transition(
         permitted = rule is None or actor is None or actor.has_perm(rule.permission)
         if not permitted:
             raise PermissionDeniedError(refusal)
+        in_state = rule is not None and getattr(locked, state_field) in rule.sources
+        if in_state and actor is not None and rule.person_rule and rule.person_rule(locked, actor):
+            raise rule.person_error(refusal)
         raise InvalidTransitionError(refusal)
     new_state = target or transitions[name].target
     if new_state is not None:

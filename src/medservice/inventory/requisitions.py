@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from medservice.core.context import audit_context
-from medservice.core.errors import InvalidInputError, PermissionDeniedError
+from medservice.core.errors import InvalidInputError
 from medservice.core.notifications import notify
 from medservice.core.numbering import number_next
 from medservice.core.workflow import Transition, actions_allowed
@@ -54,43 +54,20 @@ from medservice.inventory.services import (
     transit_location,
     warehouse_keepers,
 )
-from medservice.inventory.workflow import REQUISITION_TRANSITIONS
+from medservice.inventory.workflow import ISSUE_PERMISSION, REQUISITION_TRANSITIONS
 
 NUMBER_PREFIX = "RQ"
-ISSUE_PERMISSION = "inventory.issue_requisition"
-APPROVE_PERMISSION = "inventory.approve_requisition"
-
-
 # --- Who may take which action ----------------------------------------------------------------
-
-
-def requisition_refusal(name: str, requisition: Requisition, actor: Any) -> str:
-    """Why `actor` may not take action `name` on the requisition beyond what the workflow
-    table says (state and permission), or "" when they may. The rules that depend on the
-    person: nobody approves their own request (four eyes), only the requester or the warehouse
-    confirms receipt or returns, only the requester or an approver cancels."""
-    if actor is None:
-        return ""
-    own = requisition.requester_id == actor.pk
-    if name in {"approve", "reject"} and own:
-        return _("You requested these parts: someone else must approve or reject the request.")
-    if name in {"receive", "return"} and not own and not actor.has_perm(ISSUE_PERMISSION):
-        return _("Only the engineer who requested the parts or the warehouse may do this.")
-    if name == "cancel" and not own and not actor.has_perm(APPROVE_PERMISSION):
-        return _("Only the engineer who requested the parts or an approver may cancel it.")
-    return ""
+# The person rules (nobody approves their own request; only the requester or the warehouse
+# confirms receipt or returns; only the requester or an approver cancels) live in the workflow
+# table, so the page's buttons, the API and these services all read them there.
 
 
 def requisition_actions_allowed(
     requisition: Requisition, user: Any
 ) -> list[tuple[str, Transition]]:
-    """The actions `user` may take now: the workflow table's, less those the person rules
-    refuse, so the page never offers a button that would be refused."""
-    return [
-        (name, item)
-        for name, item in actions_allowed(REQUISITION_TRANSITIONS, requisition, user)
-        if not requisition_refusal(name, requisition, user)
-    ]
+    """The actions `user` may take now (state, permission and person rules)."""
+    return actions_allowed(REQUISITION_TRANSITIONS, requisition, user)
 
 
 def _transition(
@@ -101,9 +78,9 @@ def _transition(
     reason: str = "",
     changes: dict[str, Any] | None = None,
 ) -> Requisition:
-    """Lock and move the requisition through the workflow; the person rules are checked on
-    the locked row, after the state (a wrong state answers 409 before anything else)."""
-    locked = workflow_transition(
+    """Lock and move the requisition through the workflow (a wrong state answers 409, a
+    missing permission or a person rule 403)."""
+    return workflow_transition(
         requisition,
         name,
         transitions=REQUISITION_TRANSITIONS,
@@ -111,10 +88,6 @@ def _transition(
         reason=reason,
         changes=changes,
     )
-    refusal = requisition_refusal(name, locked, actor)
-    if refusal:
-        raise PermissionDeniedError(refusal)
-    return locked
 
 
 # --- Helpers ------------------------------------------------------------------------------------

@@ -3,8 +3,12 @@ the API actions and the buttons on each record's page all read these tables."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from medservice.core.errors import SegregationOfDutiesError
 from medservice.core.workflow import Transition
 from medservice.inventory.choices import (
     PurchaseOrderStatus as Order,
@@ -15,6 +19,39 @@ from medservice.inventory.choices import (
 from medservice.inventory.choices import (
     StockCountStatus as Count,
 )
+
+ISSUE_PERMISSION = "inventory.issue_requisition"
+APPROVE_PERMISSION = "inventory.approve_requisition"
+
+
+# --- Who may, beyond the permission (refused with 403) ----------------------------------------
+
+
+def not_the_requester(requisition: Any, user: Any) -> str:
+    if requisition.requester_id == user.pk:
+        return gettext(
+            "You requested these parts: someone else must approve or reject the request."
+        )
+    return ""
+
+
+def requester_or_warehouse(requisition: Any, user: Any) -> str:
+    if requisition.requester_id != user.pk and not user.has_perm(ISSUE_PERMISSION):
+        return gettext("Only the engineer who requested the parts or the warehouse may do this.")
+    return ""
+
+
+def requester_or_approver(requisition: Any, user: Any) -> str:
+    if requisition.requester_id != user.pk and not user.has_perm(APPROVE_PERMISSION):
+        return gettext("Only the engineer who requested the parts or an approver may cancel it.")
+    return ""
+
+
+def not_the_counter(count: Any, user: Any) -> str:
+    if count.submitted_by_id == user.pk:
+        return gettext("You submitted this count: someone else approves it.")
+    return ""
+
 
 PURCHASE_ORDER_TRANSITIONS: dict[str, Transition] = {
     "place": Transition(
@@ -52,21 +89,25 @@ REQUISITION_TRANSITIONS: dict[str, Transition] = {
     "approve": Transition(
         sources=frozenset({Requisition.REQUESTED}),
         target=Requisition.APPROVED,
-        permission="inventory.approve_requisition",
+        permission=APPROVE_PERMISSION,
         label=_("Approve"),
         style="primary",
+        person_rule=not_the_requester,
+        person_error=SegregationOfDutiesError,
     ),
     "reject": Transition(
         sources=frozenset({Requisition.REQUESTED}),
         target=Requisition.REJECTED,
-        permission="inventory.approve_requisition",
+        permission=APPROVE_PERMISSION,
         label=_("Reject"),
         style="danger",
+        person_rule=not_the_requester,
+        person_error=SegregationOfDutiesError,
     ),
     "issue": Transition(
         sources=frozenset({Requisition.APPROVED}),
         target=Requisition.ISSUED,
-        permission="inventory.issue_requisition",
+        permission=ISSUE_PERMISSION,
         label=_("Issue the parts"),
         style="primary",
     ),
@@ -76,12 +117,14 @@ REQUISITION_TRANSITIONS: dict[str, Transition] = {
         permission="inventory.add_requisition",
         label=_("Confirm receipt"),
         style="primary",
+        person_rule=requester_or_warehouse,
     ),
     "return": Transition(
         sources=frozenset({Requisition.RECEIVED}),
         target=None,  # the requisition stays received; its lines count what came back
         permission="inventory.return_parts",
         label=_("Return unused parts"),
+        person_rule=requester_or_warehouse,
     ),
     "cancel": Transition(
         sources=frozenset({Requisition.REQUESTED, Requisition.APPROVED}),
@@ -90,6 +133,7 @@ REQUISITION_TRANSITIONS: dict[str, Transition] = {
         label=_("Cancel"),
         style="danger",
         confirm=True,
+        person_rule=requester_or_approver,
     ),
 }
 
@@ -120,6 +164,8 @@ STOCK_COUNT_TRANSITIONS: dict[str, Transition] = {
         label=_("Approve and post the variances"),
         style="primary",
         confirm=True,
+        person_rule=not_the_counter,
+        person_error=SegregationOfDutiesError,
     ),
     "cancel": Transition(
         sources=frozenset({Count.COUNTING, Count.SUBMITTED}),
