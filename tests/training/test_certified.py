@@ -67,3 +67,29 @@ def test_dispatch_gets_the_active_people_certified_on_the_day(engineer, dist_eng
 
     assert sorted(people.values_list("username", flat=True)) == ["dist", "engineer"]
     assert certification_for(engineer, monitor, on=datetime.date(2026, 6, 1)).person == engineer
+
+
+def test_reviews_and_violations_are_read_by_their_person_managers_and_auditors(
+    engineer, manager, auditor, company
+):
+    import datetime as dt
+
+    from medservice.accounts.choices import Role
+    from medservice.training.models import PerformanceReview, Violation
+    from medservice.training.selectors import reviews_visible_to, violations_visible_to
+    from tests.factories import user_with_role
+
+    colleague = user_with_role(Role.FIELD_ENGINEER, company, username="colleague")
+    for person in (engineer, colleague):
+        PerformanceReview.objects.create(
+            person=person, period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 6, 30)
+        )
+        Violation.objects.create(person=person, occurred_on=dt.date(2026, 5, 1), description="x")
+
+    def people(selector, user):
+        return sorted(selector(user).values_list("person__username", flat=True))
+
+    assert people(reviews_visible_to, engineer) == ["engineer"]
+    assert people(violations_visible_to, engineer) == ["engineer"]
+    assert people(reviews_visible_to, manager) == ["colleague", "engineer"]
+    assert people(violations_visible_to, auditor) == ["colleague", "engineer"]

@@ -199,7 +199,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     Role.DISTRIBUTOR_ENGINEER: [
         *INVENTORY_ENGINEER,
-        *TRAINING_STAFF,
+        # They read the published knowledge base; writing it is the company's.
+        *[
+            name
+            for name in TRAINING_STAFF
+            if not name.startswith(("training.add_", "training.change_"))
+        ],
         "tickets.view_ticket",
         "tickets.view_timelineentry",
         "tickets.view_ticketclock",

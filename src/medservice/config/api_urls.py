@@ -11,8 +11,8 @@ from medservice.core.api.urls import register as register_core
 from medservice.customers.api.urls import register as register_customers
 from medservice.installed_base.api.urls import register as register_installed_base
 from medservice.inventory.api.urls import register as register_inventory
-from medservice.training.api.urls import register as register_training
 from medservice.tickets.api.urls import register as register_tickets
+from medservice.training.api.urls import register as register_training
 
 router = DefaultRouter()
 for register in (

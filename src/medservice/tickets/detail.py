@@ -9,11 +9,13 @@ from django.utils import timezone
 
 from medservice.core.views import ResourceDetailView
 from medservice.core.workflow import actions_allowed
+from medservice.customers.selectors import user_scope
 from medservice.tickets.forms import ACTION_INPUTS, CommentInput
 from medservice.tickets.models import Ticket
 from medservice.tickets.selectors import clocks_of, timeline_visible_to
 from medservice.tickets.sla import clock_state
 from medservice.tickets.workflow import TRANSITIONS
+from medservice.training.knowledge import articles_suggested
 
 STATE_BADGE = {
     "met": "success",
@@ -40,6 +42,20 @@ def clock_rows(ticket: Ticket) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def suggested_articles(ticket: Ticket, user: Any) -> list[Any]:
+    """Published articles for the ticket's device model, for the staff working on it (the
+    customer reads help articles in the portal). The ticket records no fault code yet: the
+    work order's diagnosis will add it."""
+    if user_scope(user) not in {"internal", "distributor"} or not user.has_perm(
+        "training.view_knowledgearticle"
+    ):
+        return []
+    model = ticket.device.device_model if ticket.device_id else ticket.device_model
+    if model is None:
+        return []
+    return articles_suggested(user, device_model=model)
 
 
 def _actions(ticket: Ticket, user: Any, bound: dict[str, Any] | None = None) -> list[dict]:
@@ -69,6 +85,7 @@ class TicketDetailView(ResourceDetailView):
             "comment_form": getattr(self, "comment_form", None) or CommentInput(user=user),
             "can_comment": user.has_perm("tickets.add_timelineentry"),
             "can_unmask": user.has_perm("tickets.unmask_ticket"),
+            "suggested_articles": suggested_articles(obj, user),
             "quality_intake": getattr(obj, "quality_intake", None)
             if user.has_perm("tickets.view_qualityintake")
             else None,

@@ -6,6 +6,8 @@
 - report: open a request for one of our devices or in general, with photos, videos and PDFs,
   and, for a quality complaint or a patient involved, the questions the quality procedure asks
   and the advice to stop using the product (the customer confirms having read it);
+- help articles: the knowledge base's articles published for customers about our devices'
+  models (or no model in particular), searchable, each readable as published;
 - a request page: status, promised times, the customer-visible timeline (newest first), add
   information and files, and the customer's actions allowed now by the workflow table (agree to
   the solution, confirm and rate, reject the resolution, reopen, rate).
@@ -53,6 +55,12 @@ from medservice.tickets.models import Ticket, TicketClock
 from medservice.tickets.resources import tickets as tickets_resource
 from medservice.tickets.selectors import clocks_of, tickets_visible_to, timeline_visible_to
 from medservice.tickets.workflow import TRANSITIONS
+from medservice.training.knowledge import (
+    article_published_content,
+    articles_for_models,
+    articles_search,
+)
+from medservice.training.views_knowledge import knowledge_articles as articles_resource
 
 PAGE_SIZE = 20
 FINISHED = (Status.CLOSED, Status.CANCELLED)
@@ -278,6 +286,46 @@ def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 device_detail.resource = devices_resource  # type: ignore[attr-defined]
+
+
+# --- help articles ------------------------------------------------------------------------------
+
+
+@customer_only
+def help_articles(request: HttpRequest) -> HttpResponse:
+    """Help articles (published for customers) about the models of our devices, or about no
+    model in particular; `q` searches them (every word must occur)."""
+    user = request.user
+    text = request.GET.get("q", "").strip()
+    our_models = devices_visible_to(user).values("device_model_id")
+    articles = articles_for_models(user, our_models)
+    if text:
+        articles = articles.filter(pk__in=articles_search(user, text).values("pk"))
+    page = _page(articles.order_by("-published_at", "-pk"), request.GET.get("page"))
+    return render(
+        request,
+        "tickets/portal/help.html",
+        {"tab": "help", "page": page, "search": text},
+    )
+
+
+@customer_only
+def help_article(request: HttpRequest, pk: int) -> HttpResponse:
+    """One help article as published (never a draft or a staff-only one: the scoping decides)."""
+    if not request.user.has_perm("training.view_knowledgearticle"):
+        raise Http404
+    article = get_object_or_404(articles_resource.selector(request.user), pk=pk)
+    content = article_published_content(article)
+    if content is None:
+        raise Http404
+    return render(
+        request,
+        "tickets/portal/help_article.html",
+        {"tab": "help", "article": article, "content": content},
+    )
+
+
+help_article.resource = articles_resource  # type: ignore[attr-defined]
 
 
 # --- report a fault -------------------------------------------------------------------------------
@@ -862,6 +910,8 @@ urlpatterns = [
     path("history/", history, name="history"),
     path("report/", report, name="report"),
     path("devices/<int:pk>/", device_detail, name="device"),
+    path("help/", help_articles, name="help"),
+    path("help/<int:pk>/", help_article, name="help-article"),
     path("requests/<int:pk>/", request_detail, name="request"),
     path("requests/<int:pk>/action/<str:name>/", request_action, name="request-action"),
     path("requests/<int:pk>/note/", request_note, name="request-note"),

@@ -69,12 +69,34 @@ def certifications_visible_to(user: Any) -> QuerySet[Certification]:
     return _own_or_internal(Certification.objects.all(), user)
 
 
+def _reads_everyones(user: Any, permission: str) -> bool:
+    """Reviews and violations are personal: managers who keep them and auditors read all;
+    every other member of staff reads only their own."""
+    from medservice.accounts.choices import Role
+
+    if user_scope(user) != "internal":
+        return False
+    return (
+        user.is_superuser
+        or user.has_perm(permission)
+        or user.groups.filter(name=str(Role.AUDITOR)).exists()
+    )
+
+
 def reviews_visible_to(user: Any) -> QuerySet[PerformanceReview]:
-    return _own_or_internal(PerformanceReview.objects.all(), user)
+    if _reads_everyones(user, "training.add_performancereview"):
+        return PerformanceReview.objects.all()
+    if user_scope(user) in {"internal", "distributor"}:
+        return PerformanceReview.objects.filter(person=user)
+    return PerformanceReview.objects.none()
 
 
 def violations_visible_to(user: Any) -> QuerySet[Violation]:
-    return _own_or_internal(Violation.objects.all(), user)
+    if _reads_everyones(user, "training.add_violation"):
+        return Violation.objects.all()
+    if user_scope(user) in {"internal", "distributor"}:
+        return Violation.objects.filter(person=user)
+    return Violation.objects.none()
 
 
 def articles_visible_to(user: Any) -> QuerySet[KnowledgeArticle]:
