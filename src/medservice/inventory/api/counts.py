@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.decorators import action
@@ -15,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
-from medservice.core.errors import InvalidInputError
+from medservice.core.api.inputs import action_input
 from medservice.inventory.api.serializers import TIMESTAMPS, ScopedSerializer
 from medservice.inventory.choices import Condition
 from medservice.inventory.counts import (
@@ -156,32 +155,6 @@ class CountReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-def _input(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    if not hasattr(request.data, "get"):
-        message = _("Send the action's inputs as one JSON object.")
-        raise InvalidInputError(message, fields={"non_field_errors": [message]})
-    serializer = serializer_class(data=request.data)
-    if not serializer.is_valid():
-        fields: dict[str, list[str]] = {}
-
-        def flatten(errors: Any, prefix: str = "") -> None:
-            if isinstance(errors, dict):
-                for key, value in errors.items():
-                    flatten(value, f"{prefix}{key}.")
-            elif isinstance(errors, list) and errors and not isinstance(errors[0], str):
-                for index, value in enumerate(errors, start=1):
-                    flatten(value, f"{prefix}{index}.")
-            else:
-                fields[prefix.rstrip(".")] = [str(item) for item in errors or []]
-
-        flatten(serializer.errors)
-        raise InvalidInputError(
-            _("The input is not valid: %(fields)s.") % {"fields": ", ".join(fields)},
-            fields=fields,
-        )
-    return dict(serializer.validated_data)
-
-
 RESPONSES = {
     400: OpenApiResponse(description="Bad input: the fields are named."),
     403: OpenApiResponse(description="The role may not take this action."),
@@ -220,7 +193,7 @@ def _viewset() -> type:
         def record(self, request: Request, pk: Any = None) -> Response:
             """Record counted quantities and items found. Allowed while counting."""
             count = self.get_object()
-            data = _input(CountRecordSerializer, request)
+            data = action_input(CountRecordSerializer, request)
             counted = {item["line"]: item["counted_quantity"] for item in data["counted"]}
             notes = {item["line"]: item["note"] for item in data["counted"] if "note" in item}
             count = stock_count_record(
@@ -245,7 +218,7 @@ def _viewset() -> type:
         def reopen(self, request: Request, pk: Any = None) -> Response:
             """Send a submitted count back for a recount (reason required)."""
             count = self.get_object()
-            data = _input(CountReasonSerializer, request)
+            data = action_input(CountReasonSerializer, request)
             return self._answer(
                 stock_count_reopen(actor=request.user, count=count, reason=data["reason"])
             )
@@ -257,7 +230,7 @@ def _viewset() -> type:
             """Approve and post the variances as adjustments (not by the person who
             submitted; a reason when there are variances)."""
             count = self.get_object()
-            data = _input(CountReasonSerializer, request)
+            data = action_input(CountReasonSerializer, request)
             return self._answer(
                 stock_count_approve(actor=request.user, count=count, reason=data["reason"])
             )
@@ -268,7 +241,7 @@ def _viewset() -> type:
         def cancel(self, request: Request, pk: Any = None) -> Response:
             """Cancel an open count (reason required); the location moves again."""
             count = self.get_object()
-            data = _input(CountReasonSerializer, request)
+            data = action_input(CountReasonSerializer, request)
             return self._answer(
                 stock_count_cancel(actor=request.user, count=count, reason=data["reason"])
             )

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
+from medservice.core.api.inputs import action_input
 from medservice.core.errors import InvalidInputError
 from medservice.inventory.api.serializers import TIMESTAMPS, ScopedSerializer
 from medservice.inventory.choices import CalibrationResult
@@ -108,20 +109,6 @@ class InstrumentCalibrateSerializer(serializers.Serializer):
     certificate = serializers.FileField(required=False, allow_null=True, default=None)
 
 
-def _input(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    if not hasattr(request.data, "get"):
-        message = _("Send the action's inputs as one JSON object.")
-        raise InvalidInputError(message, fields={"non_field_errors": [message]})
-    serializer = serializer_class(data=request.data)
-    if not serializer.is_valid():
-        fields = {key: [str(item) for item in value] for key, value in serializer.errors.items()}
-        raise InvalidInputError(
-            _("The input is not valid: %(fields)s.") % {"fields": ", ".join(fields)},
-            fields=fields,
-        )
-    return dict(serializer.validated_data)
-
-
 def holder_choices(user: Any) -> Any:
     """Who an instrument may be handed to: active staff of the company and distributors'
     engineers (never a customer user)."""
@@ -161,7 +148,7 @@ def _viewset() -> type:
         def check_out(self, request: Request, pk: Any = None) -> Response:
             """Hand the instrument to a user."""
             instrument = self.get_object()
-            data = _input(InstrumentCheckOutSerializer, request)
+            data = action_input(InstrumentCheckOutSerializer, request)
             holder = holder_choices(request.user).filter(pk=data["holder"]).first()
             if holder is None:
                 message = _("Choose an active user to hand it to.")
@@ -181,7 +168,7 @@ def _viewset() -> type:
         def check_in(self, request: Request, pk: Any = None) -> Response:
             """Take the instrument back, noting its condition."""
             instrument = self.get_object()
-            data = _input(InstrumentCheckInSerializer, request)
+            data = action_input(InstrumentCheckInSerializer, request)
             instrument = instrument_check_in(
                 actor=request.user, instrument=instrument, condition_note=data["condition_note"]
             )
@@ -195,7 +182,7 @@ def _viewset() -> type:
             """Record a calibration (a pass sets the next due date; a failure takes the
             instrument out of use, at calibration)."""
             instrument = self.get_object()
-            data = _input(InstrumentCalibrateSerializer, request)
+            data = action_input(InstrumentCalibrateSerializer, request)
             calibration = instrument_calibration_record(
                 actor=request.user, instrument=instrument, **data
             )

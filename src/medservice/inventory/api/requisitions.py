@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
-from medservice.core.errors import InvalidInputError
+from medservice.core.api.inputs import action_input
 from medservice.inventory.choices import LocationKind
 from medservice.inventory.models import Requisition, RequisitionLine
 from medservice.inventory.requisitions import (
@@ -147,24 +147,6 @@ class RequisitionReturnSerializer(serializers.Serializer):
             )
 
 
-def _input(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    """The action's input, checked for shape; bad input is a 400 naming the fields."""
-    data = request.data if hasattr(request.data, "get") else None
-    if data is None:
-        message = _("Send the action's inputs as one JSON object.")
-        raise InvalidInputError(message, fields={"non_field_errors": [message]})
-    serializer = serializer_class(data=data, context={"request": request})
-    if not serializer.is_valid():
-        from medservice.core.api.errors import _flatten
-
-        fields = _flatten(serializer.errors)
-        raise InvalidInputError(
-            _("The input is not valid: %(fields)s.") % {"fields": ", ".join(fields)},
-            fields=fields,
-        )
-    return dict(serializer.validated_data)
-
-
 _RESPONSES = {
     200: RequisitionSerializer,
     400: OpenApiResponse(description="Bad input: the fields are named."),
@@ -214,7 +196,7 @@ def viewset_for(resource: Any) -> type:
         def approve(self, request: Request, pk: Any = None) -> Response:
             """Approve, each line for the quantity asked unless a smaller one is given."""
             requisition = self.get_object()
-            data = _input(RequisitionApproveSerializer, request)
+            data = action_input(RequisitionApproveSerializer, request)
             quantities = {item["line"]: item["quantity"] for item in data.get("lines", [])}
             requisition = requisition_approve(
                 actor=request.user,
@@ -229,7 +211,7 @@ def viewset_for(resource: Any) -> type:
         def reject(self, request: Request, pk: Any = None) -> Response:
             """Reject with a reason (required)."""
             requisition = self.get_object()
-            data = _input(RequisitionReasonSerializer, request)
+            data = action_input(RequisitionReasonSerializer, request)
             return self._answer(
                 requisition_reject(
                     actor=request.user, requisition=requisition, reason=data["reason"]
@@ -262,7 +244,7 @@ def viewset_for(resource: Any) -> type:
         def return_parts(self, request: Request, pk: Any = None) -> Response:
             """Return unused parts to the warehouse and defective ones to quarantine."""
             requisition = self.get_object()
-            data = _input(RequisitionReturnSerializer, request)
+            data = action_input(RequisitionReturnSerializer, request)
             requisition = requisition_return(
                 actor=request.user,
                 requisition=requisition,
@@ -278,7 +260,7 @@ def viewset_for(resource: Any) -> type:
         def cancel(self, request: Request, pk: Any = None) -> Response:
             """Withdraw a request not yet issued."""
             requisition = self.get_object()
-            data = _input(RequisitionReasonSerializer, request)
+            data = action_input(RequisitionReasonSerializer, request)
             return self._answer(
                 requisition_cancel(
                     actor=request.user, requisition=requisition, reason=data["reason"]

@@ -12,6 +12,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from medservice.core.api.inputs import action_input
 from medservice.core.api.viewsets import resource_viewset
 from medservice.core.errors import InvalidInputError
 from medservice.inventory.api.serializers import (
@@ -42,42 +43,6 @@ LocationViewSet = resource_viewset(locations)
 MovementViewSet = resource_viewset(movements)
 
 
-def _flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:
-    """Serializer errors as `field` / `fitted.1.part` keys (lines counted from 1)."""
-    fields: dict[str, list[str]] = {}
-    if isinstance(errors, dict):
-        for key, value in errors.items():
-            name = f"{prefix}{key}" if key != "non_field_errors" or not prefix else prefix[:-1]
-            fields.update(_flatten(value, f"{name}."))
-    elif isinstance(errors, list) and errors and isinstance(errors[0], dict | list):
-        for index, item in enumerate(errors, start=1):
-            if item:
-                fields.update(_flatten(item, f"{prefix}{index}."))
-    else:
-        fields[prefix[:-1]] = [str(item) for item in errors]
-    return fields
-
-
-def _valid(serializer_class: type, request: Request, view: Any) -> dict[str, Any]:
-    from django.utils.translation import gettext as _
-
-    if not hasattr(request.data, "get"):
-        message = _("Send the action's inputs as one JSON object.")
-        raise InvalidInputError(message, fields={"non_field_errors": [message]})
-    serializer = serializer_class(data=request.data, context=view.get_serializer_context())
-    if not serializer.is_valid():
-        fields = _flatten(serializer.errors)
-        raise InvalidInputError(
-            _("The input is not valid: %(fields)s.") % {"fields": ", ".join(fields)},
-            fields=fields,
-        )
-    return dict(serializer.validated_data)
-
-
-def _hold_input(request: Request, view: Any) -> dict[str, Any]:
-    return _valid(LotHoldSerializer, request, view)
-
-
 class StockViewSet(resource_viewset(stock)):  # type: ignore[misc]
     """Stock on hand per location, part, lot and condition (read only: it changes through the
     ledger). POST .../move/ posts a hand movement (transfer, defective parts to quarantine,
@@ -91,7 +56,7 @@ class StockViewSet(resource_viewset(stock)):  # type: ignore[misc]
     @extend_schema(request=StockMoveSerializer, responses={201: MovementSerializer(many=True)})
     @action(detail=False, methods=["post"], permission_classes=[IsAuthenticated])
     def move(self, request: Request) -> Response:
-        data = _valid(StockMoveSerializer, request, self)
+        data = action_input(StockMoveSerializer, request)
         moved = stock_move(
             actor=request.user,
             kind=data["kind"],
@@ -113,7 +78,7 @@ class StockViewSet(resource_viewset(stock)):  # type: ignore[misc]
 
         from medservice.installed_base.selectors import devices_visible_to
 
-        data = _valid(ConsumeSerializer, request, self)
+        data = action_input(ConsumeSerializer, request)
         problems: dict[str, list[str]] = {}
         device = devices_visible_to(request.user).filter(pk=data["device"]).first()
         location = locations_visible_to(request.user).filter(pk=data["location"]).first()
@@ -173,7 +138,7 @@ class LotViewSet(resource_viewset(lots)):  # type: ignore[misc]
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def hold(self, request: Request, pk: Any = None) -> Response:
         lot = self.get_object()
-        data = _hold_input(request, self)
+        data = action_input(LotHoldSerializer, request)
         lot = part_lot_hold(actor=request.user, lot=lot, reason=data["reason"],
                             source=data.get("source", ""))  # fmt: skip
         return Response(LotSerializer(lot, context=self.get_serializer_context()).data)
@@ -182,7 +147,7 @@ class LotViewSet(resource_viewset(lots)):  # type: ignore[misc]
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def release(self, request: Request, pk: Any = None) -> Response:
         lot = self.get_object()
-        data = _hold_input(request, self)
+        data = action_input(LotHoldSerializer, request)
         lot = part_lot_release(actor=request.user, lot=lot, reason=data["reason"])
         return Response(LotSerializer(lot, context=self.get_serializer_context()).data)
 

@@ -33,6 +33,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
+from medservice.core.api.inputs import action_input
 from medservice.core.errors import InvalidInputError
 from medservice.training.documents import (
     document_version_add,
@@ -147,20 +148,6 @@ class VersionWithdrawSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
-def _input(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    if not hasattr(request.data, "get"):
-        message = _("Send the action's inputs as one JSON object.")
-        raise InvalidInputError(message, fields={"non_field_errors": [message]})
-    serializer = serializer_class(data=request.data)
-    if not serializer.is_valid():
-        fields = {key: [str(item) for item in value] for key, value in serializer.errors.items()}
-        raise InvalidInputError(
-            _("The input is not valid: %(fields)s.") % {"fields": ", ".join(fields)},
-            fields=fields,
-        )
-    return dict(serializer.validated_data)
-
-
 RESPONSES = {
     400: OpenApiResponse(description="Bad input (a wrong password too): the fields are named."),
     403: OpenApiResponse(description="The role may not take this action, or wrote the version."),
@@ -236,7 +223,7 @@ def _document_viewset() -> type:
         def add_version(self, request: Request, pk: Any = None) -> Response:
             """Draft a new version with its file (multipart)."""
             document = self.get_object()
-            data = _input(VersionAddSerializer, request)
+            data = action_input(VersionAddSerializer, request)
             version = document_version_add(actor=request.user, document=document, **data)
             return Response(
                 DocumentVersionSerializer(version, context=self.get_serializer_context()).data,
@@ -275,7 +262,7 @@ def _version_viewset() -> type:
         def approve(self, request: Request, pk: Any = None) -> Response:
             """Approve a draft for use: the approver's signature (not its author's)."""
             version = self.get_object()
-            data = _input(VersionApproveSerializer, request)
+            data = action_input(VersionApproveSerializer, request)
             return self._answer(
                 document_version_approve(actor=request.user, version=version, **data)
             )
@@ -288,7 +275,7 @@ def _version_viewset() -> type:
         def withdraw(self, request: Request, pk: Any = None) -> Response:
             """Withdraw a draft or an approved version, with the reason."""
             version = self.get_object()
-            data = _input(VersionWithdrawSerializer, request)
+            data = action_input(VersionWithdrawSerializer, request)
             return self._answer(
                 document_version_withdraw(
                     actor=request.user, version=version, reason=data["reason"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -19,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from medservice.catalog.selectors import device_models_visible_to, fault_codes_visible_to
-from medservice.core.errors import InvalidInputError
+from medservice.core.api.inputs import action_input
 from medservice.customers.selectors import user_scope
 from medservice.training.choices import Visibility
 from medservice.training.knowledge import (
@@ -141,24 +140,6 @@ class WithdrawSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-def _input(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    """The action's input, checked for shape; bad input is a 400 naming the fields."""
-    data = request.data if hasattr(request.data, "get") else None
-    if data is None:
-        message = _("Send the action's inputs as one JSON object.")
-        raise InvalidInputError(message, fields={"non_field_errors": [message]})
-    serializer = serializer_class(data=data, context={"request": request})
-    if not serializer.is_valid():
-        from medservice.core.api.errors import _flatten
-
-        fields = _flatten(serializer.errors)
-        raise InvalidInputError(
-            _("The input is not valid: %(fields)s.") % {"fields": ", ".join(fields)},
-            fields=fields,
-        )
-    return dict(serializer.validated_data)
-
-
 _RESPONSES = {
     200: KnowledgeArticleSerializer,
     400: OpenApiResponse(description="Bad input: the fields are named."),
@@ -240,7 +221,7 @@ def viewset_for(resource: Any) -> type:
             """Publish the working copy as the next version (a note of what changed is
             required from the second version on)."""
             article = self.get_object()
-            data = _input(PublishSerializer, request)
+            data = action_input(PublishSerializer, request)
             return self._answer(
                 article_publish(
                     actor=request.user, article=article, change_note=data["change_note"]
@@ -252,7 +233,7 @@ def viewset_for(resource: Any) -> type:
         def withdraw(self, request: Request, pk: Any = None) -> Response:
             """Withdraw a published article, with the reason (required)."""
             article = self.get_object()
-            data = _input(WithdrawSerializer, request)
+            data = action_input(WithdrawSerializer, request)
             return self._answer(
                 article_withdraw(actor=request.user, article=article, reason=data["reason"])
             )

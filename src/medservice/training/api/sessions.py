@@ -26,6 +26,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from medservice.catalog.selectors import device_models_visible_to, product_lines_visible_to
+from medservice.core.api.inputs import action_input
 from medservice.core.errors import InvalidInputError
 from medservice.training.models import (
     Certification,
@@ -240,24 +241,6 @@ class RevokeSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
-def _input(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    """The action's input, checked for shape; bad input is a 400 naming the fields."""
-    data = request.data if hasattr(request.data, "get") else None
-    if data is None:
-        message = _("Send the action's inputs as one JSON object.")
-        raise InvalidInputError(message, fields={"non_field_errors": [message]})
-    serializer = serializer_class(data=data, context={"request": request})
-    if not serializer.is_valid():
-        from medservice.core.api.errors import _flatten
-
-        fields = _flatten(serializer.errors)
-        raise InvalidInputError(
-            _("The input is not valid: %(fields)s.") % {"fields": ", ".join(fields)},
-            fields=fields,
-        )
-    return dict(serializer.validated_data)
-
-
 def session_viewset_for(resource: Any) -> type:
     from medservice.core.api.viewsets import resource_viewset
 
@@ -284,7 +267,7 @@ def session_viewset_for(resource: Any) -> type:
             feedback; who passed is decided here, and passing a certifying session earns the
             certification. Recording again corrects the results without doubling anything."""
             session = self.get_object()
-            data = _input(ResultsSerializer, request)
+            data = action_input(ResultsSerializer, request)
             session_results_record(actor=request.user, session=session, results=data["results"])
             session = self.get_queryset().get(pk=session.pk)
             return Response(
@@ -315,7 +298,7 @@ def certification_viewset_for(resource: Any) -> type:
         def revoke(self, request: Request, pk: Any = None) -> Response:
             """Withdraw the certification from a day (included), with the reason."""
             certification = self.get_object()
-            data = _input(RevokeSerializer, request)
+            data = action_input(RevokeSerializer, request)
             certification = certification_revoke(
                 actor=request.user,
                 certification=certification,
