@@ -369,3 +369,16 @@ def test_the_api_drafts_a_version_under_its_document(api, author, manual):
     assert (
         api.as_user(author).post("/api/v1/document-versions/", {}, format="json").status_code == 405
     )
+
+
+def test_a_signed_version_offers_no_edit_button_and_a_draft_does(
+    client, author, approver, manual, first
+):
+    second = draft(author, manual, "A/1")
+    client.force_login(author)
+
+    signed_page = client.get(f"/training/document-versions/{first.pk}/").content.decode()
+    draft_page = client.get(f"/training/document-versions/{second.pk}/").content.decode()
+
+    assert f"/training/document-versions/{first.pk}/edit/" not in signed_page
+    assert f"/training/document-versions/{second.pk}/edit/" in draft_page

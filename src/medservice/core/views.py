@@ -276,6 +276,8 @@ class ResourceDetailView(ResourceMixin, View):
                 **self.extra_context_for(obj),
                 # Reasons and job names are internal; customers see what changed and when.
                 "internal_history": request.user.has_perm("core.view_auditevent"),
+                # A signed record is corrected by a new revision, never edited: no Edit button.
+                **({"can_change": False} if getattr(obj, "is_frozen", False) else {}),
             },
         )
 
