@@ -43,7 +43,6 @@ from django.db.models import (
 )
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from medservice.core.context import audit_context
 from medservice.core.errors import (
@@ -59,11 +58,11 @@ from medservice.customers.selectors import user_scope
 from medservice.training.choices import ArticleKind, ArticleStatus, Visibility
 from medservice.training.models import KnowledgeArticle, KnowledgeArticleVersion
 from medservice.training.selectors import articles_visible_to
+from medservice.training.workflow import ARTICLE_TRANSITIONS, PUBLISH_PERMISSION
 
 NUMBER_PREFIX = "KB"
 ADD_PERMISSION = "training.add_knowledgearticle"
 CHANGE_PERMISSION = "training.change_knowledgearticle"
-PUBLISH_PERMISSION = "training.publish_knowledgearticle"
 # The fields an edit may change; number, status, revision, author and dates are the services'.
 EDITABLE_FIELDS = ("kind", "title", "symptom", "body", "visibility")
 RELATED_FIELDS = ("device_models", "fault_codes")
@@ -71,24 +70,6 @@ RELATED_FIELDS = ("device_models", "fault_codes")
 VERSIONED_FIELDS = ("title", "symptom", "body", "visibility")
 # A fault-code tree is shallow; the bound only guards against a cycle in bad data.
 MAX_FAULT_CODE_DEPTH = 20
-
-ARTICLE_TRANSITIONS: dict[str, Transition] = {
-    "publish": Transition(
-        sources=frozenset({ArticleStatus.DRAFT, ArticleStatus.PUBLISHED, ArticleStatus.WITHDRAWN}),
-        target=ArticleStatus.PUBLISHED,
-        permission=PUBLISH_PERMISSION,
-        label=gettext_lazy("Publish"),
-        style="primary",
-    ),
-    "withdraw": Transition(
-        sources=frozenset({ArticleStatus.PUBLISHED}),
-        target=ArticleStatus.WITHDRAWN,
-        permission=PUBLISH_PERMISSION,
-        label=gettext_lazy("Withdraw"),
-        style="outline-danger",
-        confirm=True,
-    ),
-}
 
 
 # --- Who may write -------------------------------------------------------------------------------

@@ -39,7 +39,6 @@ from medservice.training.api.knowledge import (
 )
 from medservice.training.choices import ArticleKind, ArticleStatus, Visibility
 from medservice.training.knowledge import (
-    ARTICLE_TRANSITIONS,
     article_actions_allowed,
     article_changed_since_published,
     article_content_for,
@@ -49,6 +48,7 @@ from medservice.training.knowledge import (
 )
 from medservice.training.models import KnowledgeArticle
 from medservice.training.selectors import articles_visible_to
+from medservice.training.workflow import ARTICLE_TRANSITIONS
 
 
 def _bootstrap(form: forms.BaseForm) -> forms.BaseForm:
