@@ -93,3 +93,34 @@ def test_reviews_and_violations_are_read_by_their_person_managers_and_auditors(
     assert people(violations_visible_to, engineer) == ["engineer"]
     assert people(reviews_visible_to, manager) == ["colleague", "engineer"]
     assert people(violations_visible_to, auditor) == ["colleague", "engineer"]
+
+
+def test_a_held_session_shows_how_it_went(client, manager, engineer, company):
+    from decimal import Decimal
+
+    from medservice.accounts.choices import Role
+    from medservice.training.models import SessionAttendance
+    from tests.factories import user_with_role
+    from tests.training.factories import SessionFactory
+
+    session = SessionFactory(status="held")
+    for person, attended, passed, rating in (
+        (engineer, True, True, 5),
+        (user_with_role(Role.FIELD_ENGINEER, company, username="second"), True, False, 4),
+        (user_with_role(Role.FIELD_ENGINEER, company, username="absent"), False, False, None),
+    ):
+        SessionAttendance.objects.create(
+            session=session,
+            person=person,
+            attended=attended,
+            passed=passed,
+            written_score=Decimal(80) if attended else None,
+            feedback_rating=rating,
+        )
+    client.force_login(manager)
+
+    page = client.get(f"/training/staff-trainings/{session.pk}/").content.decode()
+
+    assert "Attended 2 of 3; passed 1." in page
+    assert "Pass rate 50 %." in page
+    assert "Trainees' feedback: 4.5 of 5 (2 ratings)." in page

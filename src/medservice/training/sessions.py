@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -657,3 +658,34 @@ def trainees_visible_to(user: Any) -> Any:
         is_active=True,
         organization__kind__in=[OrganizationKind.COMPANY, OrganizationKind.DISTRIBUTOR],
     ).select_related("organization")
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """How a session went, for its page: attendance, results and the trainees' feedback (the
+    effectiveness evaluation the procedures ask for; KPIs join it with the analytics issue)."""
+
+    invited: int
+    attended: int
+    passed: int
+    ratings: int
+    average_rating: Decimal | None
+
+    @property
+    def pass_rate(self) -> int | None:
+        """Passed as a whole percentage of those who attended."""
+        return round(100 * self.passed / self.attended) if self.attended else None
+
+
+def session_summary(attendances: Iterable[SessionAttendance]) -> SessionSummary:
+    """The summary of the given attendance rows (already loaded for the page: no query)."""
+    rows = list(attendances)
+    ratings = [row.feedback_rating for row in rows if row.feedback_rating]
+    average = (Decimal(sum(ratings)) / len(ratings)).quantize(Decimal("0.1")) if ratings else None
+    return SessionSummary(
+        invited=len(rows),
+        attended=sum(1 for row in rows if row.attended),
+        passed=sum(1 for row in rows if row.passed),
+        ratings=len(ratings),
+        average_rating=average,
+    )

@@ -58,6 +58,7 @@ from medservice.training.sessions import (
     plan_update,
     session_create_from_data,
     session_results_record,
+    session_summary,
     session_update,
     topic_create,
     topic_update,
@@ -425,6 +426,7 @@ class SessionDetailView(ResourceDetailView):
         may_record = user.has_perm(RECORD_PERMISSION) and obj.status != SessionStatus.CANCELLED
         return {
             "attendances": attendances,
+            "summary": session_summary(attendances),
             "session_certifications": certifications,
             "may_record": may_record,
             "result_rows": (self.bound_rows or _result_rows(obj, user)) if may_record else None,
