@@ -55,3 +55,27 @@ class User(AuditedModel, AbstractUser):
 
     def has_role(self, role: Role | str) -> bool:
         return self.groups.filter(name=str(role)).exists()
+
+
+class EngineerProfile(AuditedModel):
+    """What dispatch and the customer need to know about a field engineer: the region they
+    cover, their badge number and photo (shown to the customer who is expecting them) and how
+    many visits a day they can take."""
+
+    user = models.OneToOneField(
+        User, verbose_name=_("engineer"), on_delete=models.CASCADE, related_name="engineer_profile"
+    )
+    badge_number = models.CharField(_("badge number"), max_length=30, unique=True)
+    region = models.CharField(_("region"), max_length=100, blank=True, db_index=True)
+    photo = models.FileField(_("photo"), upload_to="engineers/", blank=True)
+    daily_capacity = models.PositiveSmallIntegerField(
+        _("visits a day"), default=4, help_text=_("Dispatch ranks engineers by their load.")
+    )
+    active = models.BooleanField(_("takes visits"), default=True)
+
+    class Meta:
+        verbose_name = _("engineer profile")
+        verbose_name_plural = _("engineer profiles")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.badge_number})"

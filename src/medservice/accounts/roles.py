@@ -111,8 +111,50 @@ CALENDAR_WRITE = [
     "core.change_calendaryear",
 ]
 
+WORK_ORDERS_READ = ["work_orders.view_*"]
+# Engineers open, assess and quote work, do it, complete it and record the customer's sign-off
+# on their phone; dispatch, overrides and fees are others' decisions.
+WORK_ORDERS_ENGINEER = [
+    *WORK_ORDERS_READ,
+    "work_orders.add_workorder",
+    "work_orders.assess_workorder",
+    "work_orders.quote_workorder",
+    "work_orders.work_workorder",
+    "work_orders.complete_workorder",
+    "work_orders.sign_workorder",
+]
+WORK_ORDERS_DESK = [
+    *WORK_ORDERS_READ,
+    "work_orders.add_workorder",
+    "work_orders.quote_workorder",
+    "work_orders.respond_workorder",
+    "work_orders.sign_workorder",
+]
+WORK_ORDERS_MANAGE = [
+    "work_orders.*",
+]
+WORK_ORDERS_FINANCE = [
+    *WORK_ORDERS_READ,
+    "work_orders.record_fees",
+    "work_orders.add_ratecard",
+    "work_orders.change_ratecard",
+]
+WORK_ORDERS_CUSTOMER = [
+    "work_orders.view_workorder",
+    "work_orders.view_visit",
+    "work_orders.view_quote",
+    "work_orders.view_quoteline",
+    "work_orders.view_servicereport",
+    "work_orders.view_feeitem",
+    "work_orders.respond_workorder",
+    "work_orders.sign_workorder",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.ADMINISTRATOR: [
+        "work_orders.view_ratecard",
+        "work_orders.add_ratecard",
+        "work_orders.change_ratecard",
         *TICKETS_READ,
         "tickets.add_slapolicy",
         "tickets.change_slapolicy",
@@ -138,6 +180,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *INSTALLED_BASE_READ,
     ],
     Role.SERVICE_MANAGER: [
+        *WORK_ORDERS_MANAGE,
         *TICKETS_DESK,
         "tickets.assign_ticket",
         "tickets.approve_parts_wait",
@@ -169,6 +212,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "installed_base.change_deliveryline",
     ],
     Role.SERVICE_AGENT: [
+        *WORK_ORDERS_DESK,
         *TICKETS_DESK,
         *TRAINING_STAFF,
         "tickets.assign_ticket",
@@ -183,6 +227,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "installed_base.change_device",
     ],
     Role.FIELD_ENGINEER: [
+        *WORK_ORDERS_ENGINEER,
         *TICKETS_READ,
         "tickets.add_ticket",
         "tickets.work_ticket",
@@ -198,6 +243,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *TRAINING_STAFF,
     ],
     Role.DISTRIBUTOR_ENGINEER: [
+        *WORK_ORDERS_ENGINEER,
         *INVENTORY_ENGINEER,
         # They read the published knowledge base; writing it is the company's.
         *[
@@ -221,6 +267,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "installed_base.view_servicecontract",
     ],
     Role.QUALITY_STAFF: [
+        *WORK_ORDERS_READ,
         *TICKETS_READ,
         "tickets.screen_ticket",
         "tickets.add_timelineentry",
@@ -246,6 +293,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "training.change_documentversion",
     ],
     Role.QUALITY_MANAGER: [
+        *WORK_ORDERS_READ,
         *TICKETS_READ,
         "tickets.screen_ticket",
         "tickets.add_timelineentry",
@@ -270,6 +318,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "training.approve_documentversion",
     ],
     Role.WAREHOUSE_KEEPER: [
+        "work_orders.view_workorder",
+        "work_orders.view_partusage",
         *INVENTORY_WAREHOUSE,
         "accounts.view_user",
         "customers.view_organization",
@@ -283,6 +333,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "installed_base.change_device",
     ],
     Role.FINANCE: [
+        *WORK_ORDERS_FINANCE,
         "inventory.view_part",
         "inventory.view_purchaseorder",
         "inventory.view_purchaseorderline",
@@ -306,6 +357,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     Role.AUDITOR: ["*.view_*"],
     Role.CUSTOMER_USER: [
+        *WORK_ORDERS_CUSTOMER,
         "training.view_knowledgearticle",
         "tickets.view_ticket",
         "tickets.view_timelineentry",

@@ -13,6 +13,7 @@ from medservice.installed_base.api.urls import register as register_installed_ba
 from medservice.inventory.api.urls import register as register_inventory
 from medservice.tickets.api.urls import register as register_tickets
 from medservice.training.api.urls import register as register_training
+from medservice.work_orders.api.urls import register as register_work_orders
 
 router = DefaultRouter()
 for register in (
@@ -24,6 +25,7 @@ for register in (
     register_training,
     register_tickets,
     register_inventory,
+    register_work_orders,
 ):
     register(router)
 

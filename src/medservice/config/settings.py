@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "medservice.training",
     "medservice.tickets",
     "medservice.inventory",
+    "medservice.work_orders",
 ]
 if "pytest" in sys.modules:
     # Models that exercise core's abstract bases (retention, signatures) in tests only.

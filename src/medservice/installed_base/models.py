@@ -175,6 +175,9 @@ class Device(AuditedModel, RetainedModel):
         db_index=True,
     )
     location = models.CharField(_("location"), max_length=200, blank=True)
+    # Kept by the work-orders app when a service is completed.
+    last_service_on = models.DateField(_("last serviced on"), null=True, blank=True)
+    next_pm_due_on = models.DateField(_("next PM due"), null=True, blank=True, db_index=True)
 
     class Meta:
         verbose_name = _("device")
