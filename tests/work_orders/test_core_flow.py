@@ -82,7 +82,7 @@ def test_an_exclusion_without_evidence_is_refused(engineer, opened):
 
 @freeze_time("2026-11-27 10:00:00+08:00")
 def test_a_declined_quote_closes_the_work_order_and_needs_a_reason(
-    engineer, opened, power_board, device
+    engineer, agent, opened, power_board, device
 ):
     work_order = work_order_assess(
         actor=engineer, work_order=opened, route=Route.ON_SITE, assessment="进液",
@@ -92,17 +92,17 @@ def test_a_declined_quote_closes_the_work_order_and_needs_a_reason(
     work_order_quote(actor=engineer, work_order=work_order,
                      parts=[PlannedPart(power_board, Decimal(1))])  # fmt: skip
     with pytest.raises(InvalidInputError):
-        work_order_decline_quote(actor=engineer, work_order=work_order, reason="",
+        work_order_decline_quote(actor=agent, work_order=work_order, reason="",
                                  decided_by_name="李主任", method="phone")  # fmt: skip
     work_order = work_order_decline_quote(
-        actor=engineer, work_order=work_order, reason="太贵", decided_by_name="李主任",
+        actor=agent, work_order=work_order, reason="太贵", decided_by_name="李主任",
         method="phone",
     )  # fmt: skip
     assert work_order.status == WorkOrderStatus.DECLINED
     device.refresh_from_db()
     assert device.status == "installed"
     with pytest.raises(InvalidTransitionError):
-        work_order_approve_quote(actor=engineer, work_order=work_order,
+        work_order_approve_quote(actor=agent, work_order=work_order,
                                  decided_by_name="李主任", method="phone")  # fmt: skip
 
 
