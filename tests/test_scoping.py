@@ -21,6 +21,7 @@ from tests.conftest import Api
 from tests.factories import ContactFactory, DepartmentFactory, OrganizationFactory, user_with_role
 from tests.installed_base.factories import ContractFactory, DeliveryLineFactory, DeviceFactory
 from tests.tickets.factories import TicketFactory
+from tests.work_orders.factories import WorkOrderFactory
 
 # resource name -> function(organisation) returning a record that belongs to it.
 RECORD_IN_ORGANIZATION = {
@@ -35,6 +36,7 @@ RECORD_IN_ORGANIZATION = {
         organization=organization, devices=[DeviceFactory(organization=organization)]
     ),
     "tickets": lambda organization: TicketFactory(organization=organization),
+    "work-orders": lambda organization: WorkOrderFactory(device__organization=organization),
 }
 
 

@@ -22,7 +22,7 @@ urlpatterns = [
     path("training/", include("medservice.training.urls")),
     path("tickets/", include("medservice.tickets.urls")),
     path("inventory/", include("medservice.inventory.urls")),
-    path("work-orders/", include("medservice.work_orders.urls")),
+    path("service/", include("medservice.work_orders.urls")),
     # The customer portal and the public pages (fault report without login) of the tickets app.
     path("portal/", include(("medservice.tickets.portal", "portal"), namespace="portal")),
     path("report/", include(("medservice.tickets.public", "public"), namespace="public")),

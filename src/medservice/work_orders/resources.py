@@ -127,7 +127,9 @@ work_orders = register(
         create_url_name="work_orders:work-order-open",
     )
 )
-views.work_order_action.resource = work_orders  # type: ignore[attr-defined]
+# The pages taking a work order's id scope through the resource (checked by the scoping tests).
+for view in (views.work_order_action, views.visit_page, views.portal_work_order):
+    view.resource = work_orders  # type: ignore[attr-defined]
 
 
 def _of_ticket(ticket: Any, user: Any) -> QuerySet[WorkOrder]:

@@ -647,9 +647,9 @@ def public_quote(request: HttpRequest, token: str) -> HttpResponse:
 
 
 urlpatterns = [
-    path("new/", work_order_open, name="work-order-open"),
-    path("<int:pk>/act/<slug:name>/", work_order_action, name="work-order-action"),
-    path("<int:pk>/visit/", visit_page, name="visit"),
-    path("portal/<int:pk>/", portal_work_order, name="portal-work-order"),
+    path("work-orders/new/", work_order_open, name="work-order-open"),
+    path("work-orders/<int:pk>/act/<slug:name>/", work_order_action, name="work-order-action"),
+    path("work-orders/<int:pk>/visit/", visit_page, name="visit"),
+    path("portal/work-orders/<int:pk>/", portal_work_order, name="portal-work-order"),
     path("q/<str:token>/", public_quote, name="public-quote"),
 ]
