@@ -12,8 +12,8 @@ from django.utils import timezone
 from freezegun import freeze_time
 
 from medservice.accounts.choices import Role
-from medservice.core.models import Notification
 from medservice.core.errors import InvalidInputError
+from medservice.core.models import Notification
 from medservice.work_orders.choices import Route, WorkOrderKind, WorkOrderStatus
 from medservice.work_orders.links import link_create
 from medservice.work_orders.models import Quote, WorkOrder
@@ -55,7 +55,9 @@ def quoted(engineer, opened, power_board):
 
 
 @freeze_time("2026-11-27 09:00:00+08:00")
-def test_moving_the_promised_date_needs_a_reason_and_tells_the_customer(agent, manager, opened, hospital_a):
+def test_moving_the_promised_date_needs_a_reason_and_tells_the_customer(
+    agent, manager, opened, hospital_a
+):
     customer = user_with_role(Role.CUSTOMER_USER, hospital_a, username="nurse", language="en")
     work_order = work_order_promise(actor=manager, work_order=opened,
                                     promised_by=datetime.date(2026, 12, 1))  # fmt: skip
@@ -66,7 +68,9 @@ def test_moving_the_promised_date_needs_a_reason_and_tells_the_customer(agent, m
     work_order_promise(actor=manager, work_order=work_order,
                        promised_by=datetime.date(2026, 12, 4), reason="电源板缺货")  # fmt: skip
     bodies = list(
-        Notification.objects.filter(recipient=customer).order_by("pk").values_list("body", flat=True)
+        Notification.objects.filter(recipient=customer)
+        .order_by("pk")
+        .values_list("body", flat=True)
     )
     assert bodies == [
         "We promise to complete the work by 2026-12-01.",
@@ -178,7 +182,7 @@ def test_the_api_opens_assesses_and_plans_a_work_order(api, engineer, device):
     assert planned.json()["status"] == "ready"
     wrong_state = client.post(f"/api/v1/work-orders/{pk}/quote/", {"labour_hours": "1"},
                               format="json")  # fmt: skip
-    assert wrong_state.status_code == 409
+    assert wrong_state.status_code == 409, wrong_state.json()
     assert wrong_state.json()["error"]["code"] == "invalid_transition"
 
 
@@ -250,3 +254,35 @@ def test_the_work_order_page_offers_the_actions_allowed_now(client, manager, ope
                        {"route": "on_site", "assessment": "电源板"})  # fmt: skip
     assert done.status_code == 302
     assert WorkOrder.objects.get(pk=opened.pk).status == "assessed"
+
+
+def test_a_work_order_opens_from_the_service_request_page(client, agent, device, hospital_a):
+    ticket = TicketFactory(organization=hospital_a, device=device, actor=agent,
+                           auto_assign=False)  # fmt: skip
+    client.force_login(agent)
+    ticket_page = client.get(f"/tickets/tickets/{ticket.pk}/").content.decode()
+    assert f"/service/work-orders/new/?ticket={ticket.pk}" in ticket_page
+    form = client.get(f"/service/work-orders/new/?ticket={ticket.pk}")
+    assert form.status_code == 200
+    refused = client.post("/service/work-orders/new/", {"ticket": ticket.pk, "kind": "repair",
+                                                        "device": device.pk, "problem": ""})  # fmt: skip
+    assert refused.status_code == 400
+    opened = client.post("/service/work-orders/new/", {"ticket": ticket.pk, "kind": "repair",
+                                                       "device": device.pk, "problem": "黑屏"})  # fmt: skip
+    assert opened.status_code == 302
+    work_order = WorkOrder.objects.get(ticket=ticket)
+    assert (work_order.device_id, work_order.problem, work_order.source) == (
+        device.pk, "黑屏", "ticket",
+    )  # fmt: skip
+
+
+def test_the_device_picker_finds_units_by_serial_within_scope(
+    client, agent, device, hospital_b, monitor_model
+):
+    from tests.installed_base.factories import DeviceFactory
+
+    DeviceFactory(device_model=monitor_model, organization=hospital_b, serial_number="KM8-X-9")
+    customer = user_with_role(Role.CUSTOMER_USER, device.organization, username="nurse")
+    client.force_login(customer)
+    found = client.get("/installed-base/devices/options/?q=KM8").json()["results"]
+    assert [item["id"] for item in found] == [device.pk]

@@ -27,6 +27,12 @@ class Related:
     limit: int = 50
     # A page listing all of them (a URL name taking the record's pk), linked under the tab.
     more_url_name: str = ""
+    # A page creating one for this record (a URL name; the record's pk goes in ?<new_query>=),
+    # offered to users holding `new_permission` (a work order from a service request).
+    new_url_name: str = ""
+    new_query: str = ""
+    new_label: Any = ""
+    new_permission: str = ""
 
 
 @dataclass

@@ -260,6 +260,11 @@ class ResourceDetailView(ResourceMixin, View):
                     "more_url": reverse(tab.more_url_name, args=[obj.pk])
                     if tab.more_url_name
                     else "",
+                    "new_url": f"{reverse(tab.new_url_name)}?{tab.new_query}={obj.pk}"
+                    if tab.new_url_name
+                    and (not tab.new_permission or request.user.has_perm(tab.new_permission))
+                    else "",
+                    "new_label": tab.new_label,
                 }
             )
         return render(

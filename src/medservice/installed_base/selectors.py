@@ -159,3 +159,21 @@ def udi_lookup(user: Any, code: str) -> UdiMatch:
             found = found.filter(batch_number=udi.batch_number)
         devices = list(found.order_by("pk")[:200])
     return UdiMatch(udi=udi, device_model=model, devices=devices)
+
+
+def devices_matching(user: Any, text: str) -> QuerySet[Device]:
+    """The visible devices whose serial, batch, asset number or UDI-PI starts with `text` (or
+    whose owner's name contains it), for pickers: at most a page, on indexed columns first."""
+    from django.db.models import Q
+
+    text = (text or "").strip()
+    devices = devices_visible_to(user).select_related("device_model", "organization")
+    if not text:
+        return devices.order_by("-pk")
+    return devices.filter(
+        Q(serial_number__istartswith=text)
+        | Q(batch_number__istartswith=text)
+        | Q(asset_number__istartswith=text)
+        | Q(udi_pi__istartswith=text)
+        | Q(organization__name__icontains=text)
+    ).order_by("serial_number", "pk")

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from medservice.core.errors import DomainError
 from medservice.installed_base.forms import HoldReleaseForm
@@ -102,3 +102,19 @@ def device_label_sheet(request: HttpRequest) -> HttpResponse:
 
 
 device_label.resource = devices
+
+
+@login_required
+@require_GET
+def device_options(request: HttpRequest) -> HttpResponse:
+    """The visible devices matching `q` (serial, batch, asset number, UDI-PI, owner), for the
+    device pickers of later apps (work orders)."""
+    from medservice.core.widgets import autocomplete_response
+    from medservice.installed_base.selectors import devices_matching
+
+    if not request.user.has_perm("installed_base.view_device"):
+        raise Http404
+    matches = devices_matching(request.user, request.GET.get("q", ""))
+    return autocomplete_response(
+        matches, detail=lambda device: f"{device.organization.name} · {device.device_model}"
+    )

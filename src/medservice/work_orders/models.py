@@ -13,8 +13,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from medservice.core.retention import add_years
 from medservice.core.models import AuditedModel, RetainedModel, SignableModel
+from medservice.core.retention import add_years
 from medservice.work_orders.choices import (
     ChargeCategory,
     DecisionMethod,
@@ -184,9 +184,7 @@ class WorkOrder(AuditedModel, RetainedModel):
     supplier_sent_at = models.DateTimeField(_("sent to supplier at"), null=True, blank=True)
     supplier_expected_on = models.DateField(_("expected back on"), null=True, blank=True)
     supplier_reference = models.CharField(_("supplier's reference"), max_length=100, blank=True)
-    supplier_received_at = models.DateTimeField(
-        _("back from supplier at"), null=True, blank=True
-    )
+    supplier_received_at = models.DateTimeField(_("back from supplier at"), null=True, blank=True)
     supplier_report = models.TextField(_("supplier's report"), blank=True)
     # On site: diagnosis (故障诊断)
     symptom = models.TextField(_("symptom"), blank=True)
@@ -217,9 +215,7 @@ class WorkOrder(AuditedModel, RetainedModel):
     may_be_reportable = models.BooleanField(_("may be a reportable event"), null=True, blank=True)
     screening_note = models.TextField(_("screening note"), blank=True)
     # Result
-    result = models.CharField(
-        _("result"), max_length=30, choices=ServiceResult.choices, blank=True
-    )
+    result = models.CharField(_("result"), max_length=30, choices=ServiceResult.choices, blank=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True, db_index=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     cancel_reason = models.CharField(_("reason"), max_length=300, blank=True)
@@ -359,7 +355,10 @@ class Visit(AuditedModel):
             ),
             models.CheckConstraint(
                 condition=Q(checked_out_at__isnull=True)
-                | (Q(checked_in_at__isnull=False) & Q(checked_out_at__gte=models.F("checked_in_at"))),
+                | (
+                    Q(checked_in_at__isnull=False)
+                    & Q(checked_out_at__gte=models.F("checked_in_at"))
+                ),
                 name="visit_checkout_after_checkin",
             ),
         ]
@@ -564,7 +563,9 @@ class TestResult(AuditedModel):
         on_delete=models.PROTECT, related_name="+",
     )  # fmt: skip
     # As it stood when measured: the record must show it even after the next calibration.
-    instrument_calibrated_on = models.DateField(_("instrument calibrated on"), null=True, blank=True)
+    instrument_calibrated_on = models.DateField(
+        _("instrument calibrated on"), null=True, blank=True
+    )
     instrument_calibration_due = models.DateField(
         _("instrument calibration due"), null=True, blank=True
     )
@@ -640,9 +641,7 @@ class FeeItem(AuditedModel):
         verbose_name = _("fee")
         verbose_name_plural = _("fees")
         ordering = ["id"]
-        constraints = [
-            models.CheckConstraint(condition=Q(amount__gte=0), name="fee_not_negative")
-        ]
+        constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="fee_not_negative")]
 
     def __str__(self) -> str:
         return f"{self.description} {self.amount}"
@@ -739,4 +738,3 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.key}"
-

@@ -147,6 +147,10 @@ related_register(
         _of_ticket,
         ["number", "kind", "status", "engineer", "appointment_start", "completed_at"],
         "work_orders:work-orders-detail",
+        new_url_name="work_orders:work-order-open",
+        new_query="ticket",
+        new_label=_("Open a work order"),
+        new_permission="work_orders.add_workorder",
     ),
 )
 related_register(
@@ -156,5 +160,9 @@ related_register(
         _of_device,
         ["number", "kind", "status", "engineer", "completed_at", "result"],
         "work_orders:work-orders-detail",
+        new_url_name="work_orders:work-order-open",
+        new_query="device",
+        new_label=_("Open a work order"),
+        new_permission="work_orders.add_workorder",
     ),
 )

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from medservice.core.audit import audit_record
 from medservice.core.choices import AuditAction
+from medservice.core.context import audit_context
 from medservice.core.errors import (
     DomainError,
     InvalidInputError,
@@ -320,9 +321,11 @@ def work_order_create(
             device=device,
             organization=organization,
             department=device.department,
-            contact_name=contact_name or (contact.name if contact else "")
+            contact_name=contact_name
+            or (contact.name if contact else "")
             or (ticket.reporter_name if ticket is not None else ""),
-            contact_phone=contact_phone or (contact.mobile or contact.phone if contact else "")
+            contact_phone=contact_phone
+            or (contact.mobile or contact.phone if contact else "")
             or (ticket.reporter_phone if ticket is not None else ""),
             site_address=site_address or organization.address,
             problem=problem.strip(),
@@ -405,9 +408,7 @@ def work_order_assess(
     problems.raise_if_any(_("The assessment was not recorded."))
     day = on or timezone.localdate()
     with transaction.atomic():
-        work_order = WorkOrder.objects.select_related("device__device_model").get(
-            pk=work_order.pk
-        )
+        work_order = WorkOrder.objects.select_related("device__device_model").get(pk=work_order.pk)
         answers = coverage(work_order.device, on=day, exclusion=exclusion or None)
         decided = {
             str(category): {"covered": answer.covered, "by": answer.by, "reason": answer.reason}
@@ -428,9 +429,7 @@ def work_order_assess(
                 "covered": covered,
                 "assessed_at": timezone.now(),
                 "assessed_by": actor,
-                "repair_supplier": work_order.device.supplier
-                if route == Route.SUPPLIER
-                else None,
+                "repair_supplier": work_order.device.supplier if route == Route.SUPPLIER else None,
             },
         )
         ticket_note(
@@ -505,7 +504,9 @@ def quote_price(
     lines: list[dict[str, Any]] = []
     if charged("parts") and work_order.kind != WorkOrderKind.PREVENTIVE_MAINTENANCE:
         for item in parts:
-            unit = item.part.standard_cost if card.parts_basis == PartsBasis.COST else item.part.price
+            unit = (
+                item.part.standard_cost if card.parts_basis == PartsBasis.COST else item.part.price
+            )
             lines.append(
                 {
                     "category": ChargeCategory.PARTS,
@@ -611,20 +612,22 @@ def work_order_quote(
     if valid_until is not None and valid_until < timezone.localdate():
         problems.add("valid_until", _("The quote would already have expired."))
     problems.raise_if_any(_("The quote was not sent."))
-    lines = quote_price(
-        work_order, parts=parts, labour_hours=labour_hours, travel_hours=travel_hours,
-        visits=visits,
-    )  # fmt: skip
-    if not lines:
-        message = _("Nothing to charge: add parts or hours that are not covered.")
-        raise InvalidInputError(message, fields={"parts": [message]})
-    total = money(sum((line["amount"] for line in lines), Decimal(0)))
     with transaction.atomic():
+        # The state is checked first (409), then what there is to charge (400).
+        work_order = work_order_transition(work_order, "quote", actor=actor)
         card = rate_card_for(work_order)
-        work_order = work_order_transition(
-            work_order, "quote", actor=actor,
-            changes={"quote_total": total, "rate_card": card if card.pk else None},
+        lines = quote_price(
+            work_order, parts=parts, labour_hours=labour_hours, travel_hours=travel_hours,
+            visits=visits, rate_card=card,
         )  # fmt: skip
+        if not lines:
+            message = _("Nothing to charge: add parts or hours that are not covered.")
+            raise InvalidInputError(message, fields={"parts": [message]})
+        total = money(sum((line["amount"] for line in lines), Decimal(0)))
+        work_order.quote_total = total
+        work_order.rate_card = card if card.pk else None
+        with audit_context(actor=actor):
+            work_order.save(update_fields=["quote_total", "rate_card"])
         quote = Quote.objects.create(
             work_order=work_order,
             number=number_next(prefix="QT"),
@@ -670,9 +673,7 @@ def _open_quote(work_order: WorkOrder) -> Quote:
     return quote
 
 
-def _decision_problems(
-    method: str, decided_by_name: str, paper_copy: Any, actor: Any
-) -> Problems:
+def _decision_problems(method: str, decided_by_name: str, paper_copy: Any, actor: Any) -> Problems:
     problems = Problems()
     if method not in DecisionMethod.values:
         problems.add("method", _("Say how the customer answered."))
@@ -814,9 +815,11 @@ def work_order_promise(
         if before is None:
             text = _("We promise to complete the work by %(date)s.") % {"date": promised_by}
         else:
-            text = _(
-                "The completion date moves from %(before)s to %(date)s: %(reason)s"
-            ) % {"before": before, "date": promised_by, "reason": reason.strip()}
+            text = _("The completion date moves from %(before)s to %(date)s: %(reason)s") % {
+                "before": before,
+                "date": promised_by,
+                "reason": reason.strip(),
+            }
         customer_inform(work_order, text=text, actor=actor)
     return work_order
 
@@ -912,9 +915,10 @@ def completion_refusals(work_order: WorkOrder) -> dict[str, list[str]]:
     from medservice.work_orders.onsite import acceptance_test_state
 
     problems: dict[str, list[str]] = {}
-    if work_order.kind in (WorkOrderKind.REPAIR, WorkOrderKind.REMOTE_SUPPORT) and not (
-        work_order.actions_taken or ""
-    ).strip():
+    if (
+        work_order.kind in (WorkOrderKind.REPAIR, WorkOrderKind.REMOTE_SUPPORT)
+        and not (work_order.actions_taken or "").strip()
+    ):
         problems.setdefault("actions_taken", []).append(
             _("Record the diagnosis and the actions taken.")
         )
@@ -1033,9 +1037,7 @@ def _fees_from_quote(work_order: WorkOrder) -> None:
 def _device_after_service(work_order: WorkOrder, *, actor: Any, day: datetime.date) -> None:
     from medservice.core.context import audit_context
 
-    device = type(work_order.device)._base_manager.select_for_update().get(
-        pk=work_order.device_id
-    )
+    device = type(work_order.device)._base_manager.select_for_update().get(pk=work_order.device_id)
     device.last_service_on = day
     interval = device.device_model.pm_interval_days
     if interval and (

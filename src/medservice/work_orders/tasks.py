@@ -12,9 +12,7 @@ from medservice.core.scheduler import periodic_job
 
 
 @task()
-def send_customer_text(
-    work_order_id: int, subject: str, text: str, email: str, phone: str
-) -> None:
+def send_customer_text(work_order_id: int, subject: str, text: str, email: str, phone: str) -> None:
     """E-mail and text the customer a work order's news (sent after the change committed)."""
     from medservice.core.messaging import message_backend
     from medservice.work_orders.models import WorkOrder

@@ -19,7 +19,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, reverse
+from django.urls import path, reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 
 from medservice.core.errors import DomainError, InvalidTransitionError, PermissionDeniedError
 from medservice.core.views import ResourceDetailView
+from medservice.core.widgets import AutocompleteSelect
 from medservice.installed_base.choices import Exclusion
 from medservice.installed_base.selectors import devices_visible_to
 from medservice.inventory.selectors import parts_visible_to
@@ -41,8 +42,8 @@ from medservice.work_orders.models import Quote, WorkOrder
 from medservice.work_orders.selectors import work_orders_visible_to
 from medservice.work_orders.services import (
     PlannedPart,
-    coverage_lines,
     completion_refusals,
+    coverage_lines,
     work_order_actions_allowed,
     work_order_approve_quote,
     work_order_assess,
@@ -186,13 +187,15 @@ class QuoteForm(ActionForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        parts = parts_visible_to(self.user).filter(active=True).order_by("number")
-        compatible = parts.filter(compatible_models=self.work_order.device.device_model_id)
+        from medservice.inventory.forms import part_autocomplete
+
+        parts = parts_visible_to(self.user).filter(active=True)
         for row in range(1, self.ROWS + 1):
             self.fields[f"part_{row}"] = forms.ModelChoiceField(
                 label=_("Part %(row)s") % {"row": row},
-                queryset=compatible if compatible.exists() else parts,
+                queryset=parts,
                 required=False,
+                widget=part_autocomplete(),
             )
             self.fields[f"quantity_{row}"] = forms.DecimalField(
                 label=_("Quantity %(row)s") % {"row": row}, required=False,
@@ -490,10 +493,14 @@ def visit_page(
 
 class OpenForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=WorkOrderKind.choices)
-    device = forms.ModelChoiceField(label=gettext_lazy("Device"), queryset=None)
-    ticket = forms.ModelChoiceField(
-        label=gettext_lazy("Service request"), queryset=None, required=False
+    device = forms.ModelChoiceField(
+        label=gettext_lazy("Device"),
+        queryset=None,
+        widget=AutocompleteSelect(reverse_lazy("installed_base:device-options")),
+        help_text=gettext_lazy("Type the serial number, asset number or the customer's name."),
     )
+    # Carried from the service request the page was opened from, never picked from a list.
+    ticket = forms.ModelChoiceField(queryset=None, required=False, widget=forms.HiddenInput)
     problem = forms.CharField(
         label=gettext_lazy("Problem or work to do"), widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -504,11 +511,9 @@ class OpenForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, ticket: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        devices = devices_visible_to(user).select_related("device_model").order_by("pk")
+        devices = devices_visible_to(user).select_related("device_model")
         if ticket is not None and ticket.device_id:
             devices = devices.filter(pk=ticket.device_id)
-        elif ticket is not None and ticket.organization_id:
-            devices = devices.filter(organization_id=ticket.organization_id)
         self.fields["device"].queryset = devices
         self.fields["ticket"].queryset = tickets_visible_to(user)
         if ticket is not None:
@@ -530,6 +535,9 @@ def work_order_open(request: HttpRequest) -> HttpResponse:
     if ticket_id and str(ticket_id).isdigit():
         ticket = tickets_visible_to(user).filter(pk=int(ticket_id)).first()
     form = OpenForm(request.POST or None, user=user, ticket=ticket)
+    device_id = request.GET.get("device")
+    if ticket is None and device_id and device_id.isdigit():
+        form.fields["device"].initial = int(device_id)
     status = 200
     if request.method == "POST":
         if form.is_valid():

@@ -211,6 +211,4 @@ class CoreActions:
         checked in. The password is the engineer's signature on the report."""
         work_order = self.get_object()
         data = action_input(CompleteInput, request)
-        return self._answer(
-            work_order_complete(actor=request.user, work_order=work_order, **data)
-        )
+        return self._answer(work_order_complete(actor=request.user, work_order=work_order, **data))
