@@ -38,3 +38,11 @@ def promised_dates() -> int:
     from medservice.work_orders.services import promised_dates_warn
 
     return promised_dates_warn()
+
+
+@periodic_job("work_orders.late-arrivals", every=datetime.timedelta(minutes=5))
+def late_arrivals() -> int:
+    """Tell managers and the owner of visits whose engineer has not checked in in time."""
+    from medservice.work_orders.dispatch import late_arrivals_alert
+
+    return late_arrivals_alert()
