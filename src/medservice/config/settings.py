@@ -371,6 +371,15 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # One schema name per choice set: several records have a "kind" or a "status".
     "ENUM_NAME_OVERRIDES": {
+        "PaymentMethodEnum": "medservice.work_orders.choices.PaymentMethod",
+        "ChargeCategoryEnum": "medservice.work_orders.choices.ChargeCategory",
+        "WorkOrderStatusEnum": "medservice.work_orders.choices.WorkOrderStatus",
+        "WorkOrderKindEnum": "medservice.work_orders.choices.WorkOrderKind",
+        "RouteEnum": "medservice.work_orders.choices.Route",
+        "DecisionMethodEnum": "medservice.work_orders.choices.DecisionMethod",
+        "VisitStatusEnum": "medservice.work_orders.choices.VisitStatus",
+        "QuoteStatusEnum": "medservice.work_orders.choices.QuoteStatus",
+        "PaymentStatusEnum": "medservice.work_orders.choices.PaymentStatus",
         "OrganizationKindEnum": "medservice.customers.choices.OrganizationKind",
         "HospitalGradeEnum": "medservice.customers.choices.HospitalGrade",
         "RiskClassEnum": "medservice.catalog.choices.RiskClass",

@@ -656,7 +656,7 @@ def work_order_quote(
 
 
 def _absolute(path: str) -> str:
-    base = getattr(settings, "MEDSERVICE_BASE_URL", "").rstrip("/")
+    base = settings.MEDSERVICE_PUBLIC_URL.rstrip("/")
     return f"{base}{path}"
 
 
@@ -991,19 +991,6 @@ def work_order_complete(
         _ticket_after_completion(work_order, actor=actor)
         pk = work_order.pk
         transaction.on_commit(lambda: _completed_event(pk))
-        customer_inform(
-            work_order,
-            text=_(
-                "The work on %(device)s is done (%(result)s). Please sign the service report "
-                "%(number)s."
-            )
-            % {
-                "device": work_order.device,
-                "result": work_order.get_result_display(),
-                "number": work_order.number,
-            },
-            actor=actor,
-        )
     return work_order
 
 
