@@ -121,7 +121,10 @@ def power_board(monitor_model, van):
 @pytest.fixture
 def simulator(engineer):
     """An ECG simulator calibrated until the end of 2027."""
-    instrument = InstrumentFactory(number="SIM-01", name="心电模拟器")
+    instrument = InstrumentFactory(
+        number="SIM-01", name="心电模拟器", kind="measuring",
+        calibration_due_on=datetime.date(2027, 6, 1),
+    )  # fmt: skip
     InstrumentCalibration.objects.create(
         instrument=instrument, calibrated_on=datetime.date(2026, 6, 1),
         valid_until=datetime.date(2027, 6, 1), performed_by="上海计量院",

@@ -28,8 +28,12 @@ class WorkOrdersConfig(AppConfig):
 
     def ready(self) -> None:
         from medservice.work_orders import (  # noqa: F401  (registration)
+            demo,
             receivers,
             resources,
             tasks,
             views,
+            views_dispatch,
+            views_onsite,
+            views_reports,
         )

@@ -97,6 +97,17 @@ def _repair_booked_today(*, engineer: Any, manager: Any) -> None:
             plan="上门检测电源板与背光板，携带电源板备件，必要时更换。",
             estimated_hours=Decimal("2"), promised_by=timezone.localdate() + datetime.timedelta(days=2),
         )  # fmt: skip
+        if work_order.status == "planned":
+            # Out of warranty on the demo's day: quoted at cost price, approved by phone.
+            from medservice.work_orders.services import (
+                work_order_approve_quote,
+                work_order_quote,
+            )
+
+            work_order_quote(actor=engineer, work_order=work_order, labour_hours=Decimal("2"))
+            work_order = work_order_approve_quote(
+                actor=manager, work_order=work_order, method="phone", decided_by_name="钱丽华"
+            )
     local = timezone.localtime(now)
     start = local.replace(hour=14, minute=0, second=0)
     if start <= local:
@@ -159,6 +170,123 @@ def _misuse_quoted(*, engineer: Any) -> None:
         )  # fmt: skip
 
 
+# A tiny drawn stroke (8 × 4 pixels): the demo customer's "signature".
+DEMO_SIGNATURE = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAgAAAAECAYAAACzzX7wAAAAEUlEQVR4nGNgYGD4TwDTWg"
+    "EACOwf4fAWWoUAAAAASUVORK5CYII="
+)
+
+
 def _pm_completed(*, engineer: Any, manager: Any) -> None:
-    """Filled in once the on-site and report areas land (PM visit with tests and signature)."""
-    return None
+    """Last month's PM of a monitor: dispatched, checked in, every acceptance item measured
+    with the calibrated vital-signs simulator, screened, completed and signed on site."""
+    from medservice.customers.demo import DEMO_PASSWORD
+    from medservice.installed_base.models import Device
+    from medservice.inventory.models import Instrument, InstrumentCalibration
+    from medservice.work_orders.dispatch import (
+        visit_check_in,
+        visit_check_out,
+        work_order_dispatch,
+    )
+    from medservice.work_orders.models import WorkOrder
+    from medservice.work_orders.onsite import (
+        TestInput,
+        diagnosis_record,
+        screening_record,
+        test_record,
+        time_record,
+    )
+    from medservice.work_orders.reports import report_current, report_sign
+    from medservice.work_orders.services import (
+        work_order_approve_quote,
+        work_order_assess,
+        work_order_complete,
+        work_order_create,
+        work_order_plan,
+        work_order_quote,
+    )
+
+    if WorkOrder.objects.filter(problem=PM_PROBLEM).exists():
+        return
+    device = (
+        Device.objects.filter(device_model__model_spec="KD-M8000", organization__name="市第一人民医院")
+        .exclude(work_orders__isnull=False)
+        .order_by("pk")
+        .first()
+    )
+    simulator = Instrument.objects.filter(number="T-0003").first()
+    if device is None or simulator is None:
+        return
+    today = timezone.localdate()
+    if not InstrumentCalibration.objects.filter(instrument=simulator).exists():
+        InstrumentCalibration.objects.create(
+            instrument=simulator,
+            calibrated_on=today - datetime.timedelta(days=125),
+            valid_until=simulator.calibration_due_on or today + datetime.timedelta(days=240),
+            performed_by="上海市计量测试技术研究院",
+            certificate_number="2026-JL-08817",
+        )
+    local = timezone.localtime(timezone.now()).replace(hour=9, minute=0, second=0, microsecond=0)
+    opened = local - datetime.timedelta(days=30)
+    visit = opened + datetime.timedelta(days=1, hours=1)
+    with _at(opened):
+        work_order = work_order_create(
+            actor=manager, kind="preventive_maintenance", device=device, problem=PM_PROBLEM,
+            owner=engineer,
+        )  # fmt: skip
+        work_order = work_order_assess(
+            actor=engineer, work_order=work_order, route="on_site",
+            assessment="按保养计划上门：清洁、检查电池与附件、性能检测。",
+        )  # fmt: skip
+        work_order = work_order_plan(
+            actor=engineer, work_order=work_order, plan="按 KD-M8000 保养检查表执行。",
+            estimated_hours=Decimal("1.5"),
+        )  # fmt: skip
+        if work_order.status == "planned":
+            work_order_quote(actor=engineer, work_order=work_order, labour_hours=Decimal("1.5"))
+            work_order = work_order_approve_quote(
+                actor=manager, work_order=work_order, method="phone", decided_by_name="钱丽华"
+            )
+        window = {"window_start": visit, "window_end": visit + datetime.timedelta(hours=2)}
+        try:
+            work_order = work_order_dispatch(
+                actor=manager, work_order=work_order, engineer=engineer, **window
+            )
+        except DomainError:
+            work_order = work_order_dispatch(
+                actor=manager, work_order=work_order, engineer=engineer,
+                override_reason="保养计划指定张工。", **window,
+            )  # fmt: skip
+    arrived = visit + datetime.timedelta(minutes=10)
+    with _at(arrived):
+        work_order = visit_check_in(actor=engineer, work_order=work_order)
+        work_order = diagnosis_record(
+            actor=engineer, work_order=work_order, symptom="定期保养，无故障报告。",
+            actions_taken="清洁主机与导联线，检查电池容量（92%），更新报警设置，完成性能检测。",
+        )  # fmt: skip
+        items = list(device.device_model.acceptance_items.order_by("position", "pk"))
+        test_record(
+            actor=engineer,
+            work_order=work_order,
+            results=[
+                TestInput(item=item, measured_value=item.expected_value, instrument=simulator)
+                if item.expected_value is not None
+                else TestInput(item=item, passed=True)
+                for item in items
+            ],
+        )
+        time_record(actor=engineer, work_order=work_order, kind="labour",
+                    day=arrived.date(), hours=Decimal("1.5"))  # fmt: skip
+        screening_record(actor=engineer, work_order=work_order, is_complaint=False,
+                         may_be_reportable=False, note="定期保养，无投诉。")  # fmt: skip
+    left = arrived + datetime.timedelta(minutes=95)
+    with _at(left):
+        work_order = visit_check_out(actor=engineer, work_order=work_order)
+        work_order = work_order_complete(
+            actor=engineer, work_order=WorkOrder.objects.get(pk=work_order.pk),
+            result="returned_to_service", password=DEMO_PASSWORD,
+        )  # fmt: skip
+        report = report_current(work_order)
+        if report is not None:
+            report_sign(actor=engineer, report=report, printed_name="钱丽华",
+                        signature_image=DEMO_SIGNATURE)  # fmt: skip

@@ -69,10 +69,16 @@ class RateCard(AuditedModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["organization"],
-                condition=Q(active=True),
+                condition=Q(active=True, organization__isnull=False),
                 name="one_active_rate_card_per_organization",
-                nulls_distinct=False,
                 violation_error_message=_("This organisation already has an active rate card."),
+            ),
+            # One active default card (SQLite cannot treat NULLs as equal in a unique index).
+            models.UniqueConstraint(
+                fields=["active"],
+                condition=Q(active=True, organization__isnull=True),
+                name="one_active_default_rate_card",
+                violation_error_message=_("There is already an active default rate card."),
             ),
             models.CheckConstraint(
                 condition=Q(labour_rate__gte=0) & Q(travel_rate__gte=0) & Q(travel_flat__gte=0),

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.dispatch import receiver
 
+from medservice.core.errors import DomainError
+
 from medservice.tickets.events import ticket_resolution_needs_work
+
+
+logger = logging.getLogger(__name__)
 
 
 @receiver(ticket_resolution_needs_work, dispatch_uid="work_orders.repair_from_ticket")
@@ -19,13 +25,18 @@ def repair_from_ticket(sender: Any, ticket: Any, **kwargs: Any) -> None:
 
     if ticket.resolution_type != ResolutionType.REPAIR or ticket.device_id is None:
         return
-    if ticket.work_orders.exists():
+    if ticket.status in ("closed", "cancelled") or ticket.work_orders.exists():
         return
-    work_order_create(
-        actor=None,
-        kind=WorkOrderKind.REPAIR,
-        device=ticket.device,
-        problem=ticket.description,
-        ticket=ticket,
-        owner=ticket.owner,
-    )
+    try:
+        work_order_create(
+            actor=None,
+            kind=WorkOrderKind.REPAIR,
+            device=ticket.device,
+            problem=ticket.description,
+            ticket=ticket,
+            owner=ticket.owner,
+        )
+    except DomainError as error:
+        # The request's resolution stands; the owner opens the work by hand (e.g. the device
+        # is kept as evidence).
+        logger.warning("No repair work order for %s: %s", ticket.number, error.message)

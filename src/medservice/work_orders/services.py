@@ -225,13 +225,15 @@ def customer_inform(work_order: WorkOrder, *, text: str, actor: Any = None) -> N
 def refuse_under_evidence_hold(device: Any) -> None:
     from medservice.installed_base.services import evidence_hold_for
 
+    from medservice.installed_base.services import HeldError
+
     hold = evidence_hold_for(device)
     if hold is not None:
         message = _(
             "%(device)s is kept as evidence (%(hold)s) until the quality manager releases it: "
             "it may not be altered."
         ) % {"device": device, "hold": hold}
-        raise DomainError(message, fields={"device": [message]})
+        raise HeldError(message, fields={"device": [message]})
 
 
 def file_attach(
