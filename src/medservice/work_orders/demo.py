@@ -146,9 +146,7 @@ def _misuse_quoted(*, engineer: Any) -> None:
     if device is None:
         return
     now = timezone.now().replace(microsecond=0)
-    part = (
-        Part.objects.filter(compatible_models=device.device_model_id).order_by("number").first()
-    )
+    part = Part.objects.filter(compatible_models=device.device_model_id).order_by("number").first()
     with _at(now - datetime.timedelta(days=2)):
         work_order = work_order_create(
             actor=engineer, kind="repair", device=device, problem=QUOTE_PROBLEM
@@ -209,7 +207,9 @@ def _pm_completed(*, engineer: Any, manager: Any) -> None:
     if WorkOrder.objects.filter(problem=PM_PROBLEM).exists():
         return
     device = (
-        Device.objects.filter(device_model__model_spec="KD-M8000", organization__name="市第一人民医院")
+        Device.objects.filter(
+            device_model__model_spec="KD-M8000", organization__name="市第一人民医院"
+        )
         .exclude(work_orders__isnull=False)
         .order_by("pk")
         .first()

@@ -8,9 +8,7 @@ from typing import Any
 from django.dispatch import receiver
 
 from medservice.core.errors import DomainError
-
 from medservice.tickets.events import ticket_resolution_needs_work
-
 
 logger = logging.getLogger(__name__)
 

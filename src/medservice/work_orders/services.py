@@ -223,9 +223,7 @@ def customer_inform(work_order: WorkOrder, *, text: str, actor: Any = None) -> N
 
 
 def refuse_under_evidence_hold(device: Any) -> None:
-    from medservice.installed_base.services import evidence_hold_for
-
-    from medservice.installed_base.services import HeldError
+    from medservice.installed_base.services import HeldError, evidence_hold_for
 
     hold = evidence_hold_for(device)
     if hold is not None:
