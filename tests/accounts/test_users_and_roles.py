@@ -26,11 +26,14 @@ def test_a_customer_user_reads_and_only_acts_on_its_own_requests():
     codenames = set(customer.permissions.values_list("codename", flat=True))
     assert "view_organization" in codenames
     # In the portal a customer opens requests, adds to them and answers for itself (agree,
-    # confirm, reject, reopen, rate); nothing else is written by a customer.
+    # confirm, reject, reopen, rate; approve or decline a quote, sign a service report);
+    # nothing else is written by a customer.
     assert sorted(name for name in codenames if not name.startswith("view_")) == [
         "add_ticket",
         "add_timelineentry",
         "respond_ticket",
+        "respond_workorder",
+        "sign_workorder",
     ]
 
 

@@ -372,6 +372,8 @@ SPECTACULAR_SETTINGS = {
     # One schema name per choice set: several records have a "kind" or a "status".
     "ENUM_NAME_OVERRIDES": {
         "PaymentMethodEnum": "medservice.work_orders.choices.PaymentMethod",
+        "ServiceResultEnum": "medservice.work_orders.choices.ServiceResult",
+        "RemoteOutcomeEnum": "medservice.work_orders.choices.RemoteOutcome",
         "ChargeCategoryEnum": "medservice.work_orders.choices.ChargeCategory",
         "WorkOrderStatusEnum": "medservice.work_orders.choices.WorkOrderStatus",
         "WorkOrderKindEnum": "medservice.work_orders.choices.WorkOrderKind",

@@ -456,14 +456,41 @@ def report_pdf_url(work_order: WorkOrder) -> str:
 
 
 urlpatterns = [
-    path("<int:pk>/report.pdf", report_download, name="report-pdf"),
-    path("reports/<int:report_pk>.pdf", report_revision_download, name="report-revision-pdf"),
-    path("<int:pk>/failure-analysis.pdf", failure_analysis_download, name="failure-analysis-pdf"),
+    path("work-orders/<int:pk>/report.pdf", report_download, name="report-pdf"),
     path(
-        "<int:pk>/failure-analysis/send/", failure_analysis_send_view, name="failure-analysis-send"
+        "work-orders/reports/<int:report_pk>.pdf",
+        report_revision_download,
+        name="report-revision-pdf",
     ),
-    path("reports/<int:report_pk>/revise/", report_revise_view, name="report-revise"),
-    path("<int:pk>/report/sign/", portal_sign, name="report-sign"),
-    path("<int:pk>/fees/<slug:name>/", fee_action, name="fee-action"),
+    path(
+        "work-orders/<int:pk>/failure-analysis.pdf",
+        failure_analysis_download,
+        name="failure-analysis-pdf",
+    ),
+    path(
+        "work-orders/<int:pk>/failure-analysis/send/",
+        failure_analysis_send_view,
+        name="failure-analysis-send",
+    ),
+    path("work-orders/reports/<int:report_pk>/revise/", report_revise_view, name="report-revise"),
+    path("work-orders/<int:pk>/report/sign/", portal_sign, name="report-sign"),
+    path("work-orders/<int:pk>/fees/<slug:name>/", fee_action, name="fee-action"),
     path("s/<str:token>/", public_sign, name="report-sign-link"),
 ]
+
+
+def _scoped_through_the_resource() -> None:
+    from medservice.work_orders.resources import work_orders
+
+    # These pages take a work order's id and scope it through the resource's selector.
+    for view in (
+        report_download,
+        failure_analysis_download,
+        failure_analysis_send_view,
+        portal_sign,
+        fee_action,
+    ):
+        view.resource = work_orders  # type: ignore[attr-defined]
+
+
+_scoped_through_the_resource()

@@ -228,6 +228,8 @@ class EngineersViewSet(viewsets.GenericViewSet):
 
     permission_classes = [IsAuthenticated]
     serializer_class = VisitSerializer
+    # Scoped by person, not by organisation: the engineer themselves or a dispatcher.
+    scoping_exempt = "an engineer's own schedule, or any for a dispatcher (tested)"
     pagination_class = None
 
     def get_queryset(self) -> Any:
