@@ -8,6 +8,8 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 WORKERS ?= 2
 CJK_FONT_CHECK := fc-list :lang=zh 2>/dev/null | grep -q .
+# WeasyPrint (service reports) draws text with Pango.
+PANGO_CHECK := ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0
 
 .PHONY: run test setup system-packages browser-packages lint format migrations-check schemathesis clean
 
@@ -21,8 +23,17 @@ $(BIN)/medservice: pyproject.toml uv.lock | $(UV)
 
 setup: $(BIN)/medservice system-packages
 
-# CJK fonts for the Chinese PDFs (service reports, AE forms).
+# CJK fonts and Pango for the Chinese PDFs (service reports, AE forms).
 system-packages:
+	@if ! $(PANGO_CHECK); then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Pango for PDFs (libpango-1.0-0 libpangoft2-1.0-0)..."; \
+	    (apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null 2>&1 || \
+	     (apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null)) ; \
+	  else \
+	    echo "MedService needs Pango for PDFs. Run: sudo apt-get install -y libpango-1.0-0 libpangoft2-1.0-0"; exit 1; \
+	  fi; \
+	fi
 	@if ! $(CJK_FONT_CHECK); then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "Installing CJK fonts (fonts-noto-cjk)..."; \

@@ -108,12 +108,12 @@ TRANSITIONS: dict[str, Transition] = {
     "check-in": Transition(
         sources=frozenset({S.SCHEDULED, S.IN_PROGRESS}), target=S.IN_PROGRESS,
         guard=_scheduled_visit, person_rule=_the_engineer_or_manager,
-        permission="work_orders.work_workorder", label=_("Check in"), style="primary",
+        permission="work_orders.work_workorder", label=_("Check in on site"), style="primary",
     ),
     "check-out": Transition(
         sources=frozenset({S.IN_PROGRESS}), target=None,
         guard=_visit_on_site, person_rule=_the_engineer_or_manager,
-        permission="work_orders.work_workorder", label=_("Check out"),
+        permission="work_orders.work_workorder", label=_("Check out from site"),
     ),
     "receive-unit": Transition(
         sources=frozenset({S.READY}), target=S.IN_WORKSHOP, guard=_route_is(Route.WORKSHOP),
