@@ -4,7 +4,9 @@
 // after a dropped connection carries the same key and the server does nothing twice. A draft is
 // kept in localStorage under the form's action URL until the server has answered: after a
 // successful action the page comes back without that form's errors and the draft is dropped;
-// when it comes back with errors (or the phone was offline) the draft is restored.
+// when it comes back with errors (or the phone was offline) the draft is restored. A form that
+// is gone from the page it was sent from (checked in, completed, signed: the action is no longer
+// offered) has its draft dropped too, so nothing typed (a customer's signature) stays behind.
 (function () {
   "use strict";
 
@@ -220,7 +222,37 @@
         return;
       }
       if (store) {
-        store.setItem(PENDING + name, String(Date.now()));
+        try {
+          store.setItem(
+            PENDING + name,
+            JSON.stringify({ at: Date.now(), page: window.location.pathname })
+          );
+        } catch (error) {
+          // Storage full: the form is sent all the same.
+        }
+      }
+    });
+  }
+
+  // Drafts sent from this page whose form the page no longer shows: the action went through
+  // (or is no longer offered), so there is nothing to restore them into.
+  function dropSentAndGone(store, present) {
+    if (!store) {
+      return;
+    }
+    var page = window.location.pathname;
+    var sent = [];
+    for (var index = 0; index < store.length; index += 1) {
+      var key = store.key(index);
+      if (key && key.indexOf(PENDING) === 0 && !present[key.slice(PENDING.length)]) {
+        sent.push(key);
+      }
+    }
+    sent.forEach(function (key) {
+      var marker = read(store, key);
+      if (marker && marker.page === page) {
+        store.removeItem(key.slice(PENDING.length));
+        store.removeItem(key);
       }
     });
   }
@@ -228,9 +260,12 @@
   function start() {
     var store = storage();
     var forms = document.querySelectorAll("form[data-keep-draft]");
+    var present = {};
     Array.prototype.forEach.call(forms, function (form) {
+      present[draftName(form)] = true;
       prepare(store, form);
     });
+    dropSentAndGone(store, present);
     window.addEventListener("online", function () {
       Array.prototype.forEach.call(document.querySelectorAll(".draft-offline"), function (item) {
         item.hidden = true;
