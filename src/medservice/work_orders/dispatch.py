@@ -175,6 +175,17 @@ def _why_not_a_candidate(
     return _("%(name)s already has a visit in that window.") % {"name": person_name(engineer)}
 
 
+def _lock_engineer(engineer: Any) -> None:
+    """Hold the engineer's row until the transaction ends, before looking at their time: a
+    second dispatch or reschedule of the same person waits here, then sees the visit the first
+    one booked (no double booking). Always taken after the work order's lock, so two bookings
+    never wait on each other in opposite orders."""
+    if engineer is None or engineer.pk is None:
+        return
+    model = type(engineer)
+    list(model._base_manager.select_for_update().filter(pk=engineer.pk).values_list("pk"))
+
+
 def _check_engineer(
     *,
     actor: Any,
@@ -185,10 +196,12 @@ def _check_engineer(
     override_reason: str,
 ) -> bool:
     """True when sending `engineer` is an override (they are not a candidate): allowed only to
-    those who may override, and only with the reason. Raises otherwise."""
+    those who may override, and only with the reason. Raises otherwise. Call inside the
+    transaction that books the visit: the engineer's row stays locked until it ends."""
     if engineer is None:
         message = _("Choose the engineer.")
         raise InvalidInputError(message, fields={"engineer": [message]})
+    _lock_engineer(engineer)
     candidates = dispatch_candidates(work_order, start=start, end=end)
     if any(candidate.user.pk == engineer.pk for candidate in candidates):
         return False

@@ -1,4 +1,5 @@
-"""Who sees which work orders, and the reads the pages and KPIs need: downtime and uptime."""
+"""Who sees which work orders, and the reads the pages and KPIs need: the signatures of a
+work order's report revisions, downtime and uptime."""
 
 from __future__ import annotations
 
@@ -50,6 +51,57 @@ def rate_cards_visible_to(user: Any) -> QuerySet[RateCard]:
 
 def is_customer(user: Any) -> bool:
     return user_scope(user) == "customer"
+
+
+# --- Report signatures --------------------------------------------------------------------------
+
+
+def report_signatures_for(reports: list[ServiceReport]) -> dict[int, dict[str, Any]]:
+    """What `reports.report_signatures` gives for each of a work order's report revisions (by
+    report id: the engineer's signature, from the first revision; whoever corrected the
+    revision; the customer's), in one query however many revisions there are. A revision whose
+    first revision is not among `reports` is looked up on its own."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from medservice.core.choices import SignerKind
+    from medservice.core.models import Signature
+    from medservice.work_orders.reports import report_signatures
+
+    if not reports:
+        return {}
+    by_id = {report.pk: report for report in reports}
+    own: dict[str, list[Signature]] = {str(pk): [] for pk in by_id}
+    for signature in Signature.objects.filter(
+        content_type=ContentType.objects.get_for_model(ServiceReport, for_concrete_model=True),
+        object_id__in=list(own),
+    ).order_by("signed_at", "pk"):
+        own[signature.object_id].append(signature)
+
+    def first_of(report: ServiceReport) -> ServiceReport | None:
+        while report.supersedes_id is not None:
+            if report.supersedes_id not in by_id:
+                return None
+            report = by_id[report.supersedes_id]
+        return report
+
+    def first_of_kind(items: list[Signature], kind: str) -> Signature | None:
+        return next((item for item in items if item.signer_kind == kind), None)
+
+    answers: dict[int, dict[str, Any]] = {}
+    for report in reports:
+        first = first_of(report)
+        if first is None:
+            answers[report.pk] = report_signatures(report)
+            continue
+        signatures = own[str(report.pk)]
+        answers[report.pk] = {
+            "engineer": first_of_kind(own[str(first.pk)], SignerKind.INTERNAL),
+            "corrected": first_of_kind(signatures, SignerKind.INTERNAL)
+            if report.revision > 1
+            else None,
+            "customer": first_of_kind(signatures, SignerKind.CUSTOMER),
+        }
+    return answers
 
 
 # --- Downtime and uptime ------------------------------------------------------------------------

@@ -36,9 +36,12 @@ from medservice.work_orders.reports import (
     report_revise,
     report_sign,
     report_sign_by_link,
-    report_signatures,
 )
-from medservice.work_orders.selectors import is_customer, reports_visible_to
+from medservice.work_orders.selectors import (
+    is_customer,
+    report_signatures_for,
+    reports_visible_to,
+)
 from medservice.work_orders.views import (
     ActionForm,
     ActionSpec,
@@ -383,6 +386,8 @@ def _record_panel(request: HttpRequest, work_order: WorkOrder) -> dict[str, Any]
         .select_related("superseded_by")
         .order_by("-revision")
     )
+    # All revisions' signatures in one query (not one walk up the revisions per row).
+    signatures = report_signatures_for(reports)
     current = report_current(work_order)
     fee_forms = [
         {"name": name, "form": bound.get(f"fee_{name}") or bootstrap(FEE_FORMS[name][0]()),
@@ -391,7 +396,7 @@ def _record_panel(request: HttpRequest, work_order: WorkOrder) -> dict[str, Any]
     ]  # fmt: skip
     may_revise = current is not None and user.has_perm("work_orders.complete_workorder")
     return {
-        "reports": [{"report": item, "signatures": report_signatures(item)} for item in reports],
+        "reports": [{"report": item, "signatures": signatures[item.pk]} for item in reports],
         "current_report": current,
         "revise_form": (bound.get("revise") or bootstrap(ReviseForm())) if may_revise else None,
         "revise_open": "revise" in bound,
