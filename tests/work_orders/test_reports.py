@@ -21,7 +21,7 @@ from pypdf import PdfReader
 from medservice.accounts.choices import Role
 from medservice.core.errors import FrozenRecordError, InvalidInputError, InvalidTransitionError
 from medservice.core.models import Notification
-from medservice.core.signatures import signatures_of
+from medservice.core.signatures import signature_is_intact, signatures_of
 from medservice.work_orders.choices import WorkOrderKind, WorkOrderStatus
 from medservice.work_orders.models import ServiceReport
 from medservice.work_orders.reports import (
@@ -172,6 +172,10 @@ def test_the_customer_signing_on_the_phone_freezes_the_report_and_closes_the_wor
     with translation.override("zh-hans"):
         meaning = gettext("Confirms the service result")
     assert [(item.printed_name, item.meaning) for item in customer] == [("李护士长", meaning)]
+    # Both the engineer's and the customer's signatures still match the report they signed.
+    assert [
+        (item.signer_kind, signature_is_intact(item, report)) for item in signatures_of(report)
+    ] == [("internal", True), ("customer", True)]
     report.customer_name = "张三"
     with pytest.raises(FrozenRecordError):
         report.save()

@@ -6,6 +6,7 @@ and the rate cards quotes are priced from."""
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -693,6 +694,19 @@ class ServiceReport(AuditedModel, SignableModel, RetainedModel):
 
     def retention_dates(self) -> list[tuple[str, datetime.date]]:
         return self.work_order.retention_dates() if self.work_order_id else []
+
+    # The customer's mark is the signature itself, not content it signs: both the engineer
+    # (at completion) and the customer (afterwards) sign the same report content, so both
+    # signatures stay verifiable. The frozen record still refuses any change to these fields.
+    SIGNER_FIELDS = frozenset(
+        {"customer_name", "customer_signed_at", "customer_signature", "sign_method"}
+    )
+
+    def signature_content(self) -> dict[str, Any]:
+        content = super().signature_content()
+        for name in self.SIGNER_FIELDS:
+            content.pop(name, None)
+        return content
 
 
 class SigningLink(models.Model):
