@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, Response
+from playwright.sync_api import ConsoleMessage, Page, Request, Response
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -99,7 +99,15 @@ def page_errors(page: Page) -> Iterator[list[str]]:
     page.add_init_script(_REPORT_CSP_VIOLATIONS)
     page.on("console", on_console)
     page.on("pageerror", lambda error: errors.append(f"pageerror: {error}"))
-    page.on("requestfailed", lambda request: errors.append(f"failed: {request.url}"))
+
+    def on_request_failed(request: Request) -> None:
+        # A resource still loading when the page navigates away (the favicon, typically) is
+        # aborted by the browser: not a failure of the application.
+        if request.failure == "net::ERR_ABORTED" and request.resource_type != "document":
+            return
+        errors.append(f"failed: {request.url} ({request.failure})")
+
+    page.on("requestfailed", on_request_failed)
     page.on("response", on_response)
     yield errors
 
