@@ -150,6 +150,17 @@ WORK_ORDERS_CUSTOMER = [
     "work_orders.sign_workorder",
 ]
 
+QUALITY_READ = ["quality.view_*"]
+# Quality staff record and investigate cases; the contact with the complainant is theirs.
+QUALITY_STAFF_CASES = [
+    *QUALITY_READ,
+    "quality.add_qualitycase",
+    "quality.change_qualitycase",
+    "quality.contact_qualitycase",
+    "quality.unmask_qualitycase",
+]
+QUALITY_MANAGE = ["quality.*"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.ADMINISTRATOR: [
         "work_orders.view_ratecard",
@@ -180,6 +191,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *INSTALLED_BASE_READ,
     ],
     Role.SERVICE_MANAGER: [
+        *QUALITY_READ,
         *WORK_ORDERS_MANAGE,
         *TICKETS_DESK,
         "tickets.assign_ticket",
@@ -267,6 +279,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "installed_base.view_servicecontract",
     ],
     Role.QUALITY_STAFF: [
+        *QUALITY_STAFF_CASES,
         *WORK_ORDERS_READ,
         *TICKETS_READ,
         "tickets.screen_ticket",
@@ -293,6 +306,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "training.change_documentversion",
     ],
     Role.QUALITY_MANAGER: [
+        *QUALITY_MANAGE,
         *WORK_ORDERS_READ,
         *TICKETS_READ,
         "tickets.screen_ticket",

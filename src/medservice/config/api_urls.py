@@ -11,6 +11,7 @@ from medservice.core.api.urls import register as register_core
 from medservice.customers.api.urls import register as register_customers
 from medservice.installed_base.api.urls import register as register_installed_base
 from medservice.inventory.api.urls import register as register_inventory
+from medservice.quality.api.urls import register as register_quality
 from medservice.tickets.api.urls import register as register_tickets
 from medservice.training.api.urls import register as register_training
 from medservice.work_orders.api.urls import register as register_work_orders
@@ -26,6 +27,7 @@ for register in (
     register_tickets,
     register_inventory,
     register_work_orders,
+    register_quality,
 ):
     register(router)
 

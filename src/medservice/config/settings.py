@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "medservice.tickets",
     "medservice.inventory",
     "medservice.work_orders",
+    "medservice.quality",
 ]
 if "pytest" in sys.modules:
     # Models that exercise core's abstract bases (retention, signatures) in tests only.
@@ -372,6 +373,8 @@ SPECTACULAR_SETTINGS = {
     # One schema name per choice set: several records have a "kind" or a "status".
     "ENUM_NAME_OVERRIDES": {
         "PaymentMethodEnum": "medservice.work_orders.choices.PaymentMethod",
+        "CaseStatusEnum": "medservice.quality.choices.CaseStatus",
+        "CaseSourceEnum": "medservice.quality.choices.CaseSource",
         "ServiceResultEnum": "medservice.work_orders.choices.ServiceResult",
         "RemoteOutcomeEnum": "medservice.work_orders.choices.RemoteOutcome",
         "ChargeCategoryEnum": "medservice.work_orders.choices.ChargeCategory",

@@ -23,6 +23,7 @@ urlpatterns = [
     path("tickets/", include("medservice.tickets.urls")),
     path("inventory/", include("medservice.inventory.urls")),
     path("service/", include("medservice.work_orders.urls")),
+    path("quality/", include("medservice.quality.urls")),
     # The customer portal and the public pages (fault report without login) of the tickets app.
     path("portal/", include(("medservice.tickets.portal", "portal"), namespace="portal")),
     path("report/", include(("medservice.tickets.public", "public"), namespace="public")),

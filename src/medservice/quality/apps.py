@@ -1,0 +1,25 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+from medservice.core.navigation import NavItem
+
+
+class QualityConfig(AppConfig):
+    name = "medservice.quality"
+    label = "quality"
+    verbose_name = _("Quality")
+    navigation = (
+        NavItem(
+            _("Quality cases"),
+            "quality:quality-cases-list",
+            permission="quality.view_qualitycase",
+            order=60,
+        ),
+    )
+
+    def ready(self) -> None:
+        from medservice.quality import (  # noqa: F401  (registration)
+            receivers,
+            resources,
+            tasks,
+        )

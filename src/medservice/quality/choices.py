@@ -1,0 +1,18 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class CaseSource(models.TextChoices):
+    TICKET = "ticket", _("Service request")
+    WORK_ORDER = "work_order", _("Service record (work order)")
+    MANUAL = "manual", _("Recorded by quality staff")
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    INVESTIGATING = "investigating", _("Investigating")
+    DECIDED = "decided", _("Decided")
+    CLOSED = "closed", _("Closed")
+
+
+OPEN_CASE_STATUSES = frozenset({CaseStatus.OPEN, CaseStatus.INVESTIGATING})

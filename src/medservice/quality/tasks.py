@@ -1,0 +1,15 @@
+"""Quality periodic jobs: thin wrappers over services."""
+
+from __future__ import annotations
+
+import datetime
+
+from medservice.core.scheduler import periodic_job
+
+
+@periodic_job("quality.contact-clock", every=datetime.timedelta(minutes=5))
+def contact_clock() -> dict[str, int]:
+    """Warn when a quality complainant has not been contacted in time (SOP-3)."""
+    from medservice.quality.services import contact_clock_sweep
+
+    return contact_clock_sweep()
