@@ -217,3 +217,68 @@ def test_the_case_page_shows_the_clock_and_records_the_contact(client, complaint
     assert done.status_code == 302
     case.refresh_from_db()
     assert case.status == "investigating"
+
+
+def test_an_open_case_holds_its_batch_so_it_is_neither_delivered_nor_issued(
+    agent, hospital_a, quality_staff, django_capture_on_commit_callbacks, company
+):
+    from medservice.core.errors import DomainError
+    from medservice.installed_base.models import Hold
+    from medservice.installed_base.services import delivery_create
+    from medservice.inventory.choices import LocationKind
+    from medservice.inventory.models import StockLocation
+    from medservice.inventory.services import (
+        Move,
+        lot_for_receipt,
+        movements_post,
+        stock_transfer,
+    )
+    from tests.installed_base.factories import DeviceFactory
+    from tests.inventory.factories import LocationFactory, PartFactory
+
+    device = DeviceFactory(organization=hospital_a, batch_number="2603")
+    with freeze_time(RECEIVED), django_capture_on_commit_callbacks(execute=True):
+        ticket = ticket_register(
+            actor=agent,
+            data={
+                "kind": "quality_complaint", "channel": "phone", "organization": hospital_a,
+                "contact": ContactFactory(organization=hospital_a), "device": device,
+                "subject": "监护仪冒烟", "description": "开机后冒烟", "patient_involved": False,
+            },
+            quality={"device_used": True, "stop_use_advised": True},
+        )  # fmt: skip
+    case = QualityCase.objects.get(ticket=ticket)
+    hold = Hold.objects.get(source=case.number)
+    assert (hold.scope, hold.kind, hold.device_model_id, hold.batch_number) == (
+        "batch", "quality_review", device.device_model_id, "2603",
+    )  # fmt: skip
+    # No delivery of that batch...
+    warehouse = user_with_role(Role.WAREHOUSE_KEEPER, company, username="wh")
+    with pytest.raises(DomainError) as refused:
+        delivery_create(
+            actor=warehouse, organization=hospital_a, delivered_on=datetime.date(2026, 11, 27),
+            lines=[{"device_model": device.device_model, "batch_number": "2603", "quantity": 1,
+                    "serial_number": "KM8-NEW-1"}],
+        )  # fmt: skip
+    assert refused.value.fields["lines.1.batch_number"] == [
+        f"Line 1: batch 2603 is on hold (Quality case {case.number}: under review until it "
+        "is decided.) and may not be delivered."
+    ]
+    # ...and no issue to an engineer of a part lot of the same registered model and batch.
+    probe = PartFactory(number="PROBE-1", tracking="lot", device_model=device.device_model)
+    central = LocationFactory(code="C1", kind=LocationKind.CENTRAL)
+    van = LocationFactory(
+        code="V1", kind=LocationKind.ENGINEER,
+        engineer=user_with_role(Role.FIELD_ENGINEER, company, username="van"),
+    )  # fmt: skip
+    lot = lot_for_receipt(part=probe, lot_number="2603", serial_number="", expiry_date=None)
+    movements_post(actor=None, kind="receipt", destination=central,
+                   moves=[Move(part=probe, quantity=1, lot=lot)], reference="test")  # fmt: skip
+    with pytest.raises(DomainError) as refused:
+        stock_transfer(actor=None, source=central, destination=van,
+                       moves=[Move(part=probe, quantity=1, lot=lot)])  # fmt: skip
+    assert refused.value.message == (
+        f"PROBE-1 lot 2603 belongs to a device batch on hold: Quality case {case.number}: "
+        "under review until it is decided."
+    )
+    assert StockLocation.objects.count() == 2

@@ -69,8 +69,42 @@ def _create(**fields: Any) -> QualityCase:
     )
     case.full_clean(exclude=["number", "owner"])
     case.save()
+    case_hold_batch(case)
     _announce(case)
     return case
+
+
+def case_hold_batch(case: QualityCase) -> Any:
+    """While the case is open its batch (or, without a batch, its serial) is on hold: no
+    delivery, issue or return of it, and its devices show the hold. An existing hold on the
+    same batch stands; the case does not add a second one. Returns the hold in force, if any."""
+    from medservice.installed_base.choices import HoldKind, HoldScope
+    from medservice.installed_base.services import hold_active_for, hold_place
+
+    model = case.device_model
+    if model is None:
+        return None
+    if case.batch_number:
+        target = {"device_model": model, "batch_number": case.batch_number}
+        scope = HoldScope.BATCH
+    elif case.serial_number:
+        target = {"device_model": model, "serial_number": case.serial_number}
+        scope = HoldScope.SERIAL
+    else:
+        return None
+    existing = hold_active_for(**target)
+    if existing is not None:
+        return existing
+    # The case's own act (a job, not the person who flagged the complaint).
+    return hold_place(
+        actor=None,
+        scope=scope,
+        kind=HoldKind.QUALITY_REVIEW,
+        reason=_("Quality case %(number)s: under review until it is decided.")
+        % {"number": case.number},
+        source=case.number,
+        **target,
+    )
 
 
 def case_open_from_ticket(*, ticket: Any, actor: Any = None) -> QualityCase | None:
