@@ -65,14 +65,15 @@ def test_a_quality_flagged_request_opens_one_case_with_its_intake(complaint, qua
     # Flagged again (e.g. screened once more): still one case.
     assert case_open_from_ticket(ticket=complaint) == case
     assert QualityCase.objects.filter(ticket=complaint).count() == 1
+    # The desk's alert is the one quality staff get: the case does not repeat it.
     subjects = Notification.objects.filter(recipient=quality_staff).values_list(
         "subject", flat=True
     )
-    assert f"Quality case {case.number} opened" in list(subjects)
+    assert list(subjects) == [f"Quality complaint {complaint.number}: review now"]
 
 
 def test_a_service_record_screened_as_a_complaint_opens_a_case(
-    engineer_for_screening, django_capture_on_commit_callbacks
+    engineer_for_screening, quality_staff
 ):
     from medservice.work_orders.events import work_order_quality_flagged
     from medservice.work_orders.models import WorkOrder
@@ -91,6 +92,9 @@ def test_a_service_record_screened_as_a_complaint_opens_a_case(
     )  # fmt: skip
     assert case.description == "无法开机\n报警后黑屏\n疑似产品缺陷"
     assert QualityCase.objects.count() == 1
+    assert list(
+        Notification.objects.filter(recipient=quality_staff).values_list("subject", flat=True)
+    ) == [f"Quality case {case.number} opened"]
 
 
 @pytest.fixture

@@ -60,7 +60,7 @@ def _announce(case: QualityCase) -> None:
     )
 
 
-def _create(**fields: Any) -> QualityCase:
+def _create(*, announce: bool = True, **fields: Any) -> QualityCase:
     awareness = fields["awareness_at"]
     case = QualityCase(
         number=number_next(prefix="QC"),
@@ -70,7 +70,8 @@ def _create(**fields: Any) -> QualityCase:
     case.full_clean(exclude=["number", "owner"])
     case.save()
     case_hold_batch(case)
-    _announce(case)
+    if announce:
+        _announce(case)
     return case
 
 
@@ -152,7 +153,8 @@ def case_open_from_ticket(*, ticket: Any, actor: Any = None) -> QualityCase | No
             fields["batch_number"] = intake.batch_or_serial
     try:
         with transaction.atomic(), audit_context(actor=actor, job=None if actor else "quality"):
-            return _create(**fields)
+            # The desk has already alerted quality staff to this request.
+            return _create(announce=False, **fields)
     except IntegrityError:
         # Flagged twice at once: the other flag opened it.
         return QualityCase.objects.get(ticket=ticket)
@@ -227,7 +229,10 @@ def case_create(*, actor: Any, data: dict[str, Any]) -> QualityCase:
         fields.setdefault("batch_number", device.batch_number)
         fields.setdefault("serial_number", device.serial_number)
     with transaction.atomic(), audit_context(actor=actor):
-        return _create(source=CaseSource.MANUAL, awareness_at=awareness, owner=actor, **fields)
+        return _create(
+            announce=False, source=CaseSource.MANUAL, awareness_at=awareness, owner=actor,
+            **fields,
+        )  # fmt: skip
 
 
 def _locked(case: QualityCase) -> QualityCase:
