@@ -158,6 +158,11 @@ QUALITY_STAFF_CASES = [
     "quality.change_qualitycase",
     "quality.contact_qualitycase",
     "quality.unmask_qualitycase",
+    # == decisions ==
+    # == adverse_events ==
+    # == recalls ==
+    # == capa ==
+    # == accidents ==
 ]
 QUALITY_MANAGE = ["quality.*"]
 

@@ -15,6 +15,11 @@ class QualityConfig(AppConfig):
             permission="quality.view_qualitycase",
             order=60,
         ),
+        # == decisions ==
+        # == adverse_events ==
+        # == recalls ==
+        # == capa ==
+        # == accidents ==
     )
 
     def ready(self) -> None:
@@ -22,4 +27,9 @@ class QualityConfig(AppConfig):
             receivers,
             resources,
             tasks,
+            views_accidents,
+            views_adverse_events,
+            views_capa,
+            views_decisions,
+            views_recalls,
         )

@@ -16,3 +16,18 @@ class CaseStatus(models.TextChoices):
 
 
 OPEN_CASE_STATUSES = frozenset({CaseStatus.OPEN, CaseStatus.INVESTIGATING})
+
+
+# == decisions: investigation, decision, supplier and manufacturer notices, evidence hold, regulator feedback ==
+
+
+# == adverse_events: adverse-event reports and their reporting rules ==
+
+
+# == recalls: trace, stop-use notices and recalls ==
+
+
+# == capa: CAPA and trend signals ==
+
+
+# == accidents: quality accidents and retention of quality records ==

@@ -169,3 +169,18 @@ class QualityCase(AuditedModel, RetainedModel):
         if model is not None and model.implantable:
             dates.append(("R-DIST", datetime.date.max))
         return dates
+
+
+# == decisions: investigation, decision, supplier and manufacturer notices, evidence hold, regulator feedback ==
+
+
+# == adverse_events: adverse-event reports and their reporting rules ==
+
+
+# == recalls: trace, stop-use notices and recalls ==
+
+
+# == capa: CAPA and trend signals ==
+
+
+# == accidents: quality accidents and retention of quality records ==

@@ -22,3 +22,18 @@ def case_from_work_order(sender: Any, work_order: Any, **kwargs: Any) -> None:
     from medservice.quality.services import case_open_from_work_order
 
     case_open_from_work_order(work_order=work_order)
+
+
+# == decisions: investigation, decision, supplier and manufacturer notices, evidence hold, regulator feedback ==
+
+
+# == adverse_events: adverse-event reports and their reporting rules ==
+
+
+# == recalls: trace, stop-use notices and recalls ==
+
+
+# == capa: CAPA and trend signals ==
+
+
+# == accidents: quality accidents and retention of quality records ==

@@ -13,3 +13,18 @@ def contact_clock() -> dict[str, int]:
     from medservice.quality.services import contact_clock_sweep
 
     return contact_clock_sweep()
+
+
+# == decisions: investigation, decision, supplier and manufacturer notices, evidence hold, regulator feedback ==
+
+
+# == adverse_events: adverse-event reports and their reporting rules ==
+
+
+# == recalls: trace, stop-use notices and recalls ==
+
+
+# == capa: CAPA and trend signals ==
+
+
+# == accidents: quality accidents and retention of quality records ==

@@ -1,0 +1,3 @@
+"""Trend monitoring of complaints: signals on a real rise."""
+
+from __future__ import annotations

@@ -1,0 +1,7 @@
+"""Pages for adverse-event reports and their reporting rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+urlpatterns: list[Any] = []

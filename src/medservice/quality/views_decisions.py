@@ -1,0 +1,7 @@
+"""Pages for investigation, decision, supplier and manufacturer notices, evidence hold, regulator feedback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+urlpatterns: list[Any] = []
