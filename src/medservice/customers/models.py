@@ -144,7 +144,7 @@ class Contact(AuditedModel):
     notes = models.TextField(_("notes"), blank=True)
 
     audit_personal = frozenset({"name", "phone", "mobile", "email", "wechat_id"})
-    audit_exclude = frozenset({"phone_index", "mobile_index"})
+    audit_exclude = AuditedModel.AUDIT_EXCLUDE_ALWAYS | {"phone_index", "mobile_index"}
 
     class Meta:
         verbose_name = _("contact")

@@ -97,7 +97,7 @@ class QualityCase(AuditedModel, RetainedModel):
     contact_warned_at = models.DateTimeField(null=True, blank=True, editable=False)
     contact_breached_at = models.DateTimeField(null=True, blank=True, editable=False)
 
-    audit_exclude = frozenset({"complainant_phone_index"})
+    audit_exclude = AuditedModel.AUDIT_EXCLUDE_ALWAYS | {"complainant_phone_index"}
     audit_personal = frozenset(
         {
             "complainant_name",

@@ -209,7 +209,11 @@ class Ticket(AuditedModel, RetainedModel):
     email_message_id = models.CharField(max_length=300, blank=True, db_index=True)
     public_token = models.CharField(max_length=40, blank=True, db_index=True, editable=False)
 
-    audit_exclude = frozenset({"reporter_phone_index", "next_due_at", "public_token"})
+    audit_exclude = AuditedModel.AUDIT_EXCLUDE_ALWAYS | {
+        "reporter_phone_index",
+        "next_due_at",
+        "public_token",
+    }
     audit_personal = frozenset({"reporter_name", "reporter_phone", "reporter_email"})
 
     class Meta:

@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from medservice.core.crypto import EncryptedTextField, blind_index, mask_phone
 from medservice.core.models import AuditedModel, RetainedModel, SignableModel
 from medservice.core.retention import add_years
 from medservice.work_orders.choices import (
@@ -125,8 +126,10 @@ class WorkOrder(AuditedModel, RetainedModel):
         "customers.Department", verbose_name=_("department"), null=True, blank=True,
         on_delete=models.SET_NULL, related_name="+",
     )  # fmt: skip
-    contact_name = models.CharField(_("customer contact"), max_length=100, blank=True)
-    contact_phone = models.CharField(_("contact phone"), max_length=30, blank=True)
+    # The customer's contact person (personal data: encrypted, the phone masked in the API).
+    contact_name = EncryptedTextField(_("customer contact"), blank=True)
+    contact_phone = EncryptedTextField(_("contact phone"), blank=True)
+    contact_phone_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     site_address = models.CharField(_("site address"), max_length=300, blank=True)
     problem = models.TextField(_("problem reported"))
     owner = models.ForeignKey(
@@ -242,6 +245,9 @@ class WorkOrder(AuditedModel, RetainedModel):
     dispute_reason = models.TextField(_("why the fee is disputed"), blank=True)
     dispute_resolution = models.TextField(_("dispute resolution"), blank=True)
 
+    audit_exclude = AuditedModel.AUDIT_EXCLUDE_ALWAYS | {"contact_phone_index"}
+    audit_personal = frozenset({"contact_name", "contact_phone"})
+
     class Meta:
         verbose_name = _("work order")
         verbose_name_plural = _("work orders")
@@ -282,6 +288,15 @@ class WorkOrder(AuditedModel, RetainedModel):
 
     def __str__(self) -> str:
         return self.number or str(_("new work order"))
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        # The look-up hash follows the encrypted value whoever writes it (a derived column).
+        self.contact_phone_index = blind_index(self.contact_phone) if self.contact_phone else ""
+        super().save(*args, **kwargs)
+
+    @property
+    def contact_phone_masked(self) -> str:
+        return mask_phone(self.contact_phone)
 
     @property
     def is_open(self) -> bool:

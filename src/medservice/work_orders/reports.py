@@ -291,7 +291,9 @@ def report_content(work_order: WorkOrder, *, language: str, actor: Any = None) -
                 "department": str(work_order.department or ""),
                 "address": work_order.site_address,
                 "contact": work_order.contact_name,
-                "phone": work_order.contact_phone,
+                # The frozen record keeps the phone masked: the live number stays encrypted on
+                # the work order, and a signed snapshot can never be anonymised in place.
+                "phone": work_order.contact_phone_masked,
             },
             "dates": {
                 "reported": _when(work_order.ticket.received_at) if work_order.ticket_id else "",

@@ -117,6 +117,9 @@ class WorkOrderSerializer(serializers.ModelSerializer):
         "ticket": tickets_visible_to,
     }
     visits = VisitSerializer(many=True, read_only=True)
+    # Stored encrypted (unbounded text): the limits are the form's.
+    contact_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    contact_phone = serializers.CharField(required=False, allow_blank=True, max_length=30)
 
     class Meta:
         model = WorkOrder
@@ -188,3 +191,13 @@ class WorkOrderSerializer(serializers.ModelSerializer):
         if request is not None:
             for name, selector in self.scoped_relations.items():
                 self.fields[name].queryset = selector(request.user)
+
+    def to_representation(self, instance: WorkOrder) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        # The contact's phone is personal data: shown whole only to the people doing the work
+        # (the owner and the engineer, who must call), masked for everyone else.
+        request = self.context.get("request")
+        user_id = getattr(getattr(request, "user", None), "pk", None)
+        if user_id is None or user_id not in (instance.owner_id, instance.engineer_id):
+            data["contact_phone"] = instance.contact_phone_masked
+        return data
