@@ -163,6 +163,10 @@ QUALITY_STAFF_CASES = [
     # == recalls ==
     # == capa ==
     # == accidents ==
+    "quality.add_qualityaccident",
+    "quality.investigate_qualityaccident",
+    "quality.report_qualityaccident",
+    "quality.unmask_qualityaccident",
 ]
 QUALITY_MANAGE = ["quality.*"]
 

@@ -32,3 +32,11 @@ def refresh_calendar_years() -> None:
     from medservice.core.calendars import calendar_years_refresh
 
     calendar_years_refresh()
+
+
+@periodic_job("core.anonymise", every=datetime.timedelta(days=7), lease=datetime.timedelta(hours=6))
+def anonymise_past_retention() -> dict[str, int]:
+    """Weekly: anonymise the personal data of records whose retention has run out (R-PI)."""
+    from medservice.core.anonymisation import anonymise_due
+
+    return anonymise_due().summary()

@@ -20,6 +20,12 @@ class QualityConfig(AppConfig):
         # == recalls ==
         # == capa ==
         # == accidents ==
+        NavItem(
+            _("Quality accidents"),
+            "quality:quality-accidents-list",
+            permission="quality.view_qualityaccident",
+            order=65,
+        ),
     )
 
     def ready(self) -> None:

@@ -31,3 +31,19 @@ OPEN_CASE_STATUSES = frozenset({CaseStatus.OPEN, CaseStatus.INVESTIGATING})
 
 
 # == accidents: quality accidents and retention of quality records ==
+class AccidentStatus(models.TextChoices):
+    OPEN = "open", _("Recorded")
+    INVESTIGATING = "investigating", _("Investigating")
+    CLOSED = "closed", _("Closed")
+
+
+class AccidentSeverity(models.TextChoices):
+    """The grades of the company's quality-accident procedure (重大 / 一般质量事故): a major
+    accident with serious consequences is reported first, within the shortest time."""
+
+    MAJOR_SERIOUS = "major_serious", _("Major, with serious consequences")
+    MAJOR = "major", _("Major")
+    GENERAL = "general", _("General")
+
+
+OPEN_ACCIDENT_STATUSES = frozenset({AccidentStatus.OPEN, AccidentStatus.INVESTIGATING})

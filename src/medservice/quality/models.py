@@ -184,3 +184,171 @@ class QualityCase(AuditedModel, RetainedModel):
 
 
 # == accidents: quality accidents and retention of quality records ==
+from decimal import Decimal  # noqa: E402
+from typing import Any  # noqa: E402
+
+from django.core.validators import MinValueValidator  # noqa: E402
+
+from medservice.core.models import SignableModel  # noqa: E402
+from medservice.quality.choices import AccidentSeverity, AccidentStatus  # noqa: E402
+
+
+def quality_record_retention_dates(
+    day: datetime.date, *, device: Any = None, device_model: Any = None
+) -> list[tuple[str, datetime.date]]:
+    """How long a quality record dated `day` (a complaint, an accident) is kept, per
+    REGULATORY.md: R-DIST five years, or the device's expiry plus two years when later, and
+    permanently for implantable devices; R-ISO the device model's lifetime, at least two
+    years from the record."""
+    dates = [("R-DIST", add_years(day, COMPLAINT_RECORD_MINIMUM_YEARS))]
+    model = device.device_model if device is not None else device_model
+    if device is not None and device.expiry_date:
+        dates.append(("R-DIST", add_years(device.expiry_date, 2)))
+    if model is not None:
+        if model.implantable:
+            dates.append(("R-DIST", datetime.date.max))
+        if model.service_life_years:
+            dates.append(("R-ISO", add_years(day, max(model.service_life_years, 2))))
+    return dates
+
+
+class QualityAccident(AuditedModel, RetainedModel, SignableModel):
+    """A quality accident (质量事故): harm or loss caused by a device's quality problem (the
+    procedure's 4.5.7) — what happened, when and where, with which product and batch at which
+    organisation; its grade, losses, causes and handling, who was responsible, the report to the
+    authority due from the time the company discovered it, and the quality manager's signed
+    closure."""
+
+    number = models.CharField(_("number"), max_length=30, unique=True, editable=False)
+    status = models.CharField(
+        _("status"), max_length=20, choices=AccidentStatus.choices,
+        default=AccidentStatus.OPEN, db_index=True,
+    )  # fmt: skip
+    quality_case = models.ForeignKey(
+        QualityCase, verbose_name=_("quality case"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="quality_accidents",
+    )  # fmt: skip
+    title = models.CharField(_("what happened"), max_length=200)
+    description = models.TextField(_("account of the accident"), blank=True)
+    occurred_at = models.DateTimeField(_("happened at"), null=True, blank=True)
+    # The report deadline counts from here (like every clock: from awareness, not from the end
+    # of the investigation).
+    discovered_at = models.DateTimeField(_("discovered at"), db_index=True)
+    place = models.CharField(_("where"), max_length=300, blank=True)
+    organization = models.ForeignKey(
+        "customers.Organization", verbose_name=_("organisation"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="quality_accidents",
+    )  # fmt: skip
+    device = models.ForeignKey(
+        "installed_base.Device", verbose_name=_("device"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="quality_accidents",
+    )  # fmt: skip
+    device_model = models.ForeignKey(
+        "catalog.DeviceModel", verbose_name=_("device model"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="quality_accidents",
+    )  # fmt: skip
+    batch_number = models.CharField(_("batch number"), max_length=50, blank=True, db_index=True)
+    serial_number = models.CharField(_("serial number"), max_length=50, blank=True)
+    product_reported = models.CharField(_("product as reported"), max_length=200, blank=True)
+    severity = models.CharField(
+        _("grade"), max_length=20, choices=AccidentSeverity.choices, db_index=True
+    )
+    loss_amount = models.DecimalField(
+        _("losses (yuan)"), max_digits=14, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )  # fmt: skip
+    loss_description = models.TextField(_("losses"), blank=True)
+    # Patients or users harmed (personal data: encrypted, sealed in the audit trail, anonymised
+    # once the record's retention has run out).
+    persons_affected = EncryptedTextField(_("persons affected"), blank=True)
+    investigation = models.TextField(_("investigation"), blank=True)
+    causes = models.TextField(_("causes"), blank=True)
+    handling = models.TextField(_("handling"), blank=True)
+    responsible_persons = models.TextField(_("responsible persons"), blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="owned_quality_accidents",
+    )  # fmt: skip
+    # The report to the authority: due per grade (empty when the grade needs none).
+    report_due_at = models.DateTimeField(_("report due"), null=True, blank=True)
+    report_submitted_at = models.DateTimeField(_("reported at"), null=True, blank=True)
+    report_submitted_to = models.CharField(_("reported to"), max_length=200, blank=True)
+    report_reference = models.CharField(_("report reference"), max_length=100, blank=True)
+    report_submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("reported by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )  # fmt: skip
+    report_warned_at = models.DateTimeField(null=True, blank=True, editable=False)
+    report_breached_at = models.DateTimeField(null=True, blank=True, editable=False)
+    closing_note = models.TextField(_("conclusion"), blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("closed by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )  # fmt: skip
+
+    audit_personal = frozenset({"persons_affected"})
+    # The signature covers the business content; personal data stays erasable (PIPL art. 47)
+    # and the clock's bookkeeping may still be written by the sweep.
+    mutable_after_signing = frozenset(
+        {"persons_affected", "report_warned_at", "report_breached_at"}
+    )
+
+    class Meta:
+        verbose_name = _("quality accident")
+        verbose_name_plural = _("quality accidents")
+        ordering = ["-discovered_at", "-id"]
+        permissions = [
+            ("investigate_qualityaccident", _("Can investigate and grade quality accidents")),
+            ("report_qualityaccident", _("Can record the report of a quality accident")),
+            ("close_qualityaccident", _("Can close quality accidents")),
+            ("unmask_qualityaccident", _("Can see the persons affected by quality accidents")),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-discovered_at"], name="quality_accident_status"),
+            models.Index(
+                fields=["report_due_at"],
+                name="quality_accident_report_due",
+                condition=Q(report_submitted_at__isnull=True),
+            ),
+        ]
+        constraints = [
+            # A case decided as a quality accident has one accident record.
+            models.UniqueConstraint(
+                fields=["quality_case"], condition=Q(quality_case__isnull=False),
+                name="one_quality_accident_per_case",
+            ),
+            models.CheckConstraint(
+                condition=Q(loss_amount__isnull=True) | Q(loss_amount__gte=0),
+                name="quality_accident_loss_not_negative",
+            ),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return self.number or str(_("new quality accident"))
+
+    @property
+    def report_overdue(self) -> bool:
+        return (
+            self.report_due_at is not None
+            and self.report_submitted_at is None
+            and self.report_due_at <= timezone.now()
+        )
+
+    @property
+    def report_late(self) -> bool:
+        """Reported after the deadline (a fact the record keeps)."""
+        return (
+            self.report_due_at is not None
+            and self.report_submitted_at is not None
+            and self.report_submitted_at > self.report_due_at
+        )
+
+    def retention_dates(self) -> list[tuple[str, datetime.date]]:
+        if self.discovered_at is None:
+            return []
+        return quality_record_retention_dates(
+            timezone.localdate(self.discovered_at),
+            device=self.device if self.device_id else None,
+            device_model=self.device_model,
+        )

@@ -28,3 +28,9 @@ def contact_clock() -> dict[str, int]:
 
 
 # == accidents: quality accidents and retention of quality records ==
+@periodic_job("quality.accident-report-clock", every=datetime.timedelta(minutes=5))
+def accident_report_clock() -> dict[str, int]:
+    """Warn before and on breach of a quality accident's report deadline."""
+    from medservice.quality.accidents import accident_report_clock_sweep
+
+    return accident_report_clock_sweep()
