@@ -522,3 +522,42 @@ def test_from_the_case_page_to_a_submitted_report_in_the_browser_pages(
     page = client.get(f"/quality/adverse-event-reports/{report.pk}/").content.decode()
     assert 'data-action="follow-up"' not in page and 'id="ae-pdf"' in page
     assert client.post(f"/quality/adverse-event-reports/{report.pk}/follow-up/").status_code == 403
+
+
+def test_a_holiday_added_to_the_us_calendar_moves_an_open_work_day_clock(
+    device, quality_staff, administrator, django_capture_on_commit_callbacks
+):
+    from medservice.core.calendar_models import BusinessCalendar
+    from medservice.core.calendars import calendar_day_create
+
+    # Given a 5-work-day report due Thu 2026-12-03 (New York 09:00)
+    aware = shanghai(2026, 11, 25, 22, 0)
+    report = report_at(aware, actor=quality_staff, device=device, market="US",
+                       outcome="serious_injury", trigger="remedial_action")  # fmt: skip
+    # When the administrator records Fri 11-27 as a holiday on the US calendar
+    with django_capture_on_commit_callbacks(execute=True):
+        calendar_day_create(actor=administrator, data={
+            "calendar": BusinessCalendar.objects.get(code="US"),
+            "date": datetime.date(2026, 11, 27), "kind": "holiday", "name": "Day after",
+        })  # fmt: skip
+    # Then the due time moves one work day later, audited
+    report.refresh_from_db()
+    assert _due(report) == shanghai(2026, 12, 4, 22, 0)
+    event = AuditEvent.objects.filter(object_id=str(report.pk), action="update").latest("pk")
+    assert event.reason == "The business calendar changed"
+
+
+def test_the_list_costs_the_same_queries_for_one_report_or_many(client, device, quality_staff):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(quality_staff)
+    report_at(AWARE, actor=quality_staff, device=device, market="CN", outcome="death")
+    with CaptureQueriesContext(connection) as one:
+        assert client.get("/quality/adverse-event-reports/").status_code == 200
+    for market in ("US", "EU"):
+        report_at(AWARE, actor=quality_staff, device=device, market=market, outcome="death")
+    with CaptureQueriesContext(connection) as three:
+        page = client.get("/quality/adverse-event-reports/")
+    assert page.content.decode().count("countdown-breached") == 3
+    assert len(three.captured_queries) == len(one.captured_queries)

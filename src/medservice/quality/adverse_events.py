@@ -700,6 +700,33 @@ def report_chain(report: AdverseEventReport) -> list[AdverseEventReport]:
     )
 
 
+def reports_recompute_for_calendar(*, calendar_code: str) -> int:
+    """A business calendar was corrected or a year's holidays were published: every report
+    not yet submitted whose rule counts working days on it gets its due time recomputed
+    (audited). Returns how many moved."""
+    moved = 0
+    with transaction.atomic():
+        for report in (
+            AdverseEventReport.objects.select_for_update()
+            .filter(
+                submitted_at__isnull=True,
+                kind=ReportKind.INITIAL,
+                rule__unit=ClockUnit.WORKING_DAYS,
+                rule__calendar_code=calendar_code,
+            )
+            .select_related("rule")
+            .order_by("pk")
+        ):
+            before = (report.report_due_at, report.due_unconfirmed)
+            _clock_set(report)
+            if (report.report_due_at, report.due_unconfirmed) == before:
+                continue
+            with audit_context(job="quality", reason=_("The business calendar changed")):
+                report.save()
+            moved += 1
+    return moved
+
+
 # --- Clock sweep ------------------------------------------------------------------------------
 
 
