@@ -561,3 +561,37 @@ def test_the_list_costs_the_same_queries_for_one_report_or_many(client, device, 
         page = client.get("/quality/adverse-event-reports/")
     assert page.content.decode().count("countdown-breached") == 3
     assert len(three.captured_queries) == len(one.captured_queries)
+
+
+def test_the_quality_manager_corrects_a_rule_on_its_page_a_service_manager_may_not(
+    client, quality_manager, manager
+):
+    rule = ReportingRule.objects.get(code="EU-V-3")
+    client.force_login(quality_manager)
+    assert "EU-V-3" in client.get("/quality/reporting-rules/").content.decode()
+    form = {"code": "EU-V-3", "market": "EU", "trigger": "other_serious_incident", "amount": 14,
+            "unit": "calendar_days", "calendar_code": "", "description": "", "active": "on",
+            "version": rule.version}  # fmt: skip
+    assert client.post(f"/quality/reporting-rules/{rule.pk}/edit/", form).status_code == 302
+    rule.refresh_from_db()
+    assert rule.amount == 14
+    client.force_login(manager)
+    assert client.get(f"/quality/reporting-rules/{rule.pk}/edit/").status_code == 404
+
+
+def test_a_draft_is_completed_on_its_edit_page(client, device, quality_staff):
+    report = report_at(AWARE, actor=quality_staff, device=device, market="CN", outcome="death")
+    client.force_login(quality_staff)
+    page = client.get(f"/quality/adverse-event-reports/{report.pk}/edit/")
+    assert page.status_code == 200 and 'name="patient_name"' in page.content.decode()
+    with freeze_time(AWARE + datetime.timedelta(days=1)):
+        saved = client.post(f"/quality/adverse-event-reports/{report.pk}/edit/", {
+            "market": "CN", "outcome": "death", "awareness_at": "2026-09-28T10:00",
+            "device": device.pk, "device_name": "输液泵", "patient_name": "赵某",
+            "relatedness": "related", "version": report.version,
+        })  # fmt: skip
+    assert saved.status_code == 302
+    report.refresh_from_db()
+    assert (report.patient_name, report.relatedness, _due(report)) == (
+        "赵某", "related", shanghai(2026, 10, 5, 10, 0),
+    )  # fmt: skip

@@ -592,7 +592,8 @@ def report_update(
         clock_before = (report.market, report.trigger, report.awareness_at)
         outcome_before = (report.outcome, report.group_event, report.event_abroad)
         for name, value in data.items():
-            if name in REPORT_FIELDS and name != "quality_case":
+            # An empty trigger keeps the one the facts point to (recomputed below).
+            if name in REPORT_FIELDS and name != "quality_case" and (name != "trigger" or value):
                 setattr(report, name, value)
         if report.kind == ReportKind.INITIAL and report.group_id is None and (
             "trigger" not in data or not data["trigger"]
