@@ -160,6 +160,10 @@ QUALITY_STAFF_CASES = [
     "quality.unmask_qualitycase",
     # == decisions ==
     # == adverse_events ==
+    "quality.add_adverseeventreport",
+    "quality.change_adverseeventreport",
+    "quality.submit_adverseeventreport",
+    "quality.unmask_adverseeventreport",
     # == recalls ==
     # == capa ==
     # == accidents ==

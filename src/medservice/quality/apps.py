@@ -17,6 +17,12 @@ class QualityConfig(AppConfig):
         ),
         # == decisions ==
         # == adverse_events ==
+        NavItem(
+            _("Adverse-event reports"),
+            "quality:adverse-event-reports-list",
+            permission="quality.view_adverseeventreport",
+            order=61,
+        ),
         # == recalls ==
         # == capa ==
         # == accidents ==

@@ -24,6 +24,87 @@ OPEN_CASE_STATUSES = frozenset({CaseStatus.OPEN, CaseStatus.INVESTIGATING})
 # == adverse_events: adverse-event reports and their reporting rules ==
 
 
+class Market(models.TextChoices):
+    """Where the device was supplied: whose reporting law applies."""
+
+    CN = "CN", _("China")
+    US = "US", _("United States")
+    EU = "EU", _("European Union")
+
+
+class EventOutcome(models.TextChoices):
+    DEATH = "death", _("Death")
+    SERIOUS_INJURY = "serious_injury", _("Serious injury")
+    OTHER = "other", _("Other")
+
+
+class ReportTrigger(models.TextChoices):
+    """What starts a legal reporting clock (REGULATORY.md rows in brackets)."""
+
+    DEATH = "death", _("Death (CN-AE-1)")
+    SERIOUS_INJURY = (
+        "serious_injury",
+        _("Serious injury, or may lead to death or serious injury (CN-AE-2)"),
+    )
+    ABROAD = "abroad", _("Event abroad (CN-AE-3)")
+    GROUP_EVENT = "group_event", _("Group event (CN-AE-4)")
+    GROUP_EVENT_CASE = "group_event_case", _("Each case of a group event (CN-AE-4)")
+    MANUFACTURER = "manufacturer", _("Manufacturer report (US-MDR-1)")
+    REMEDIAL_ACTION = "remedial_action", _("Remedial action needed, or FDA asks (US-MDR-2)")
+    USER_FACILITY = "user_facility", _("User facility or importer (US-MDR-3)")
+    PUBLIC_HEALTH_THREAT = "public_health_threat", _("Serious public-health threat (EU-V-1)")
+    DEATH_OR_DETERIORATION = (
+        "death_or_deterioration",
+        _("Death or unanticipated serious deterioration of health (EU-V-2)"),
+    )
+    OTHER_SERIOUS_INCIDENT = "other_serious_incident", _("Other serious incident (EU-V-3)")
+
+
+class ClockUnit(models.TextChoices):
+    HOURS = "hours", _("Hours")
+    CALENDAR_DAYS = "calendar_days", _("Calendar days")
+    WORKING_DAYS = "working_days", _("Working days")
+
+
+class ReportKind(models.TextChoices):
+    INITIAL = "initial", _("Initial report")
+    FOLLOW_UP = "follow_up", _("Follow-up report")
+    FINAL = "final", _("Final report")
+
+
+class ReportStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+
+
+class SubmissionChannel(models.TextChoices):
+    ONLINE = "online", _("National adverse-event monitoring system (online)")
+    PHONE = "phone", _("Phone")
+    FAX = "fax", _("Fax")
+    EMAIL = "email", _("E-mail")
+    FDA_ESUBMITTER = "fda_esubmitter", _("FDA eSubmitter / ESG")
+    EUDAMED = "eudamed", _("EUDAMED / competent authority")
+    LETTER = "letter", _("Letter")
+    OTHER = "other", _("Other")
+
+
+class PlaceOfUse(models.TextChoices):
+    INSTITUTION = "institution", _("Medical institution")
+    HOME = "home", _("Home")
+    OTHER = "other", _("Other")
+
+
+class Relatedness(models.TextChoices):
+    RELATED = "related", _("Related")
+    UNRELATED = "unrelated", _("Unrelated")
+    CANNOT_TELL = "cannot_tell", _("Cannot tell")
+
+
+class DeviceOrigin(models.TextChoices):
+    DOMESTIC = "domestic", _("Domestic")
+    IMPORTED = "imported", _("Imported")
+
+
 # == recalls: trace, stop-use notices and recalls ==
 
 

@@ -175,6 +175,263 @@ class QualityCase(AuditedModel, RetainedModel):
 
 
 # == adverse_events: adverse-event reports and their reporting rules ==
+from medservice.catalog.choices import ProductType, RiskClass  # noqa: E402
+from medservice.quality.choices import (  # noqa: E402
+    ClockUnit,
+    DeviceOrigin,
+    EventOutcome,
+    Market,
+    PlaceOfUse,
+    Relatedness,
+    ReportKind,
+    ReportStatus,
+    ReportTrigger,
+    SubmissionChannel,
+)
+
+
+class ReportingRule(AuditedModel):
+    """One legal reporting deadline as configurable data (REGULATORY.md CN-AE-*, US-MDR-*,
+    EU-V-*): in which market, for which trigger, how long after the awareness time, counted in
+    hours, calendar days or working days of a named business calendar. Seeded with the
+    defaults; the quality manager or an administrator may correct it."""
+
+    code = models.CharField(_("rule"), max_length=30, unique=True)
+    market = models.CharField(_("market"), max_length=2, choices=Market.choices, db_index=True)
+    trigger = models.CharField(_("trigger"), max_length=30, choices=ReportTrigger.choices)
+    amount = models.PositiveIntegerField(_("amount"))
+    unit = models.CharField(_("unit"), max_length=20, choices=ClockUnit.choices)
+    # Working days only: the code of the business calendar they are counted on (US: the US
+    # federal holidays). A code, not a link, so the seeded rules need no calendar row to exist.
+    calendar_code = models.CharField(_("business calendar"), max_length=20, blank=True)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    active = models.BooleanField(_("in force"), default=True)
+
+    class Meta:
+        verbose_name = _("reporting rule")
+        verbose_name_plural = _("reporting rules")
+        ordering = ["market", "code"]
+        constraints = [
+            # One rule in force per market and trigger: the clock is never ambiguous.
+            models.UniqueConstraint(
+                fields=["market", "trigger"], condition=Q(active=True),
+                name="one_active_reporting_rule_per_trigger",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="reporting_rule_amount_positive"),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.get_trigger_display()}"
+
+
+class AdverseEventReport(AuditedModel, RetainedModel):
+    """A suspected medical-device adverse-event report (可疑医疗器械不良事件报告) to one market's
+    regulator, with the fields of the Chinese form: the reporting unit, the device, the event
+    and the patient, the use, the evaluation; its legal due time counted from the awareness
+    time, and its submission. An initial report is followed by follow-up and final reports;
+    a submitted report is frozen and corrected only by a follow-up."""
+
+    number = models.CharField(_("number"), max_length=30, unique=True, editable=False)
+    kind = models.CharField(
+        _("report kind"), max_length=20, choices=ReportKind.choices, default=ReportKind.INITIAL,
+        editable=False,
+    )  # fmt: skip
+    initial = models.ForeignKey(
+        "self", verbose_name=_("initial report"), null=True, blank=True, editable=False,
+        on_delete=models.PROTECT, related_name="continuations",
+    )  # fmt: skip
+    group = models.ForeignKey(
+        "self", verbose_name=_("group event report"), null=True, blank=True, editable=False,
+        on_delete=models.PROTECT, related_name="group_cases",
+    )  # fmt: skip
+    status = models.CharField(
+        _("status"), max_length=20, choices=ReportStatus.choices, default=ReportStatus.DRAFT,
+        db_index=True, editable=False,
+    )  # fmt: skip
+    quality_case = models.ForeignKey(
+        QualityCase, verbose_name=_("quality case"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="adverse_event_reports",
+    )  # fmt: skip
+    market = models.CharField(_("market"), max_length=2, choices=Market.choices)
+    outcome = models.CharField(_("harm"), max_length=20, choices=EventOutcome.choices)
+    group_event = models.BooleanField(_("group event"), default=False)
+    trigger = models.CharField(_("trigger"), max_length=30, choices=ReportTrigger.choices)
+    rule = models.ForeignKey(
+        ReportingRule, verbose_name=_("reporting rule"), null=True, blank=True, editable=False,
+        on_delete=models.PROTECT, related_name="reports",
+    )  # fmt: skip
+    # The clock (stored when computed, never recomputed on read).
+    awareness_at = models.DateTimeField(_("awareness date"))
+    report_due_at = models.DateTimeField(_("report due"), null=True, blank=True, editable=False,
+                                         db_index=True)  # fmt: skip
+    # The warnings' points: 75% of the period, and 24 hours before (periods over a day only).
+    warn_at = models.DateTimeField(null=True, blank=True, editable=False)
+    warn_day_before_at = models.DateTimeField(null=True, blank=True, editable=False)
+    due_unconfirmed = models.BooleanField(default=False, editable=False)
+    warned_at = models.DateTimeField(null=True, blank=True, editable=False)
+    warned_day_before_at = models.DateTimeField(null=True, blank=True, editable=False)
+    breached_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Reporting unit (the company).
+    reporter_unit = models.CharField(_("reporting unit"), max_length=200, blank=True)
+    reporter_address = models.CharField(_("unit address"), max_length=300, blank=True)
+    reporter_contact = models.CharField(_("contact person"), max_length=100, blank=True)
+    reporter_phone = models.CharField(_("contact phone"), max_length=50, blank=True)
+    event_abroad = models.BooleanField(_("event abroad"), default=False)
+    # Device.
+    organization = models.ForeignKey(
+        "customers.Organization", verbose_name=_("where it happened"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="adverse_event_reports",
+    )  # fmt: skip
+    device = models.ForeignKey(
+        "installed_base.Device", verbose_name=_("device"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="adverse_event_reports",
+    )  # fmt: skip
+    device_model = models.ForeignKey(
+        "catalog.DeviceModel", verbose_name=_("device model"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="adverse_event_reports",
+    )  # fmt: skip
+    device_name = models.CharField(_("product name"), max_length=200, blank=True)
+    registration_number = models.CharField(_("registration certificate number"), max_length=100,
+                                           blank=True)  # fmt: skip
+    model_spec = models.CharField(_("model/spec"), max_length=200, blank=True)
+    product_type = models.CharField(_("product type"), max_length=20, choices=ProductType.choices,
+                                    blank=True)  # fmt: skip
+    origin = models.CharField(_("domestic or imported"), max_length=10,
+                              choices=DeviceOrigin.choices, blank=True)  # fmt: skip
+    risk_class = models.CharField(_("risk class"), max_length=3, choices=RiskClass.choices,
+                                  blank=True)  # fmt: skip
+    batch_number = models.CharField(_("batch number"), max_length=50, blank=True, db_index=True)
+    serial_number = models.CharField(_("serial number"), max_length=50, blank=True)
+    udi = models.CharField(_("UDI"), max_length=200, blank=True)
+    production_date = models.DateField(_("production date"), null=True, blank=True)
+    expiry_date = models.DateField(_("expiry date"), null=True, blank=True)
+    # Event and patient (personal data encrypted).
+    event_date = models.DateField(_("event date"), null=True, blank=True)
+    harm_description = models.TextField(_("how the harm showed"), blank=True)
+    patient_name = EncryptedTextField(_("patient's name"), blank=True)
+    patient_age = models.PositiveSmallIntegerField(_("patient's age"), null=True, blank=True)
+    patient_sex = models.CharField(_("patient's sex"), max_length=10, choices=Sex.choices,
+                                   blank=True)  # fmt: skip
+    patient_record_number = EncryptedTextField(_("medical record number"), blank=True)
+    patient_history = EncryptedTextField(_("medical history"), blank=True)
+    malfunction_description = models.TextField(_("how the device malfunctioned"), blank=True)
+    # Use.
+    intended_use = models.TextField(_("intended purpose"), blank=True)
+    place_of_use = models.CharField(_("place of use"), max_length=20, choices=PlaceOfUse.choices,
+                                    blank=True)  # fmt: skip
+    usage_description = models.TextField(_("how it was used"), blank=True)
+    concomitant_products = models.TextField(_("other drugs and devices used"), blank=True)
+    # Evaluation.
+    onsite_investigation = models.TextField(_("on-site investigation and result"), blank=True)
+    product_tested = models.BooleanField(_("product tested"), null=True, blank=True)
+    test_report = models.TextField(_("test report"), blank=True)
+    cause_conclusion = models.TextField(_("cause and conclusion"), blank=True)
+    relatedness = models.CharField(_("relatedness"), max_length=20, choices=Relatedness.choices,
+                                   blank=True)  # fmt: skip
+    risk_evaluation = models.TextField(_("risk evaluation"), blank=True)
+    control_measures = models.TextField(_("control measures"), blank=True)
+    no_measures_reason = models.TextField(_("why no control measures"), blank=True)
+    # Submission.
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True, editable=False)
+    submission_channel = models.CharField(_("submitted through"), max_length=20,
+                                          choices=SubmissionChannel.choices, blank=True,
+                                          editable=False)  # fmt: skip
+    submission_reference = models.CharField(_("regulator's reference"), max_length=100,
+                                            blank=True, editable=False)  # fmt: skip
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("submitted by"), null=True, blank=True,
+        editable=False, on_delete=models.PROTECT, related_name="submitted_adverse_event_reports",
+    )  # fmt: skip
+
+    audit_personal = frozenset(
+        {"patient_name", "patient_age", "patient_sex", "patient_record_number", "patient_history"}
+    )
+
+    class Meta:
+        verbose_name = _("adverse-event report")
+        verbose_name_plural = _("adverse-event reports")
+        ordering = ["report_due_at", "-id"]
+        permissions = [
+            ("submit_adverseeventreport", _("Can record the submission of adverse-event reports")),
+            ("unmask_adverseeventreport", _("Can see patients' personal data")),
+        ]
+        indexes = [
+            models.Index(
+                fields=["report_due_at"], name="ae_report_open_due",
+                condition=Q(submitted_at__isnull=True),
+            ),
+        ]  # fmt: skip
+        constraints = [
+            # A case is reported once per market; later news goes into follow-ups.
+            models.UniqueConstraint(
+                fields=["quality_case", "market"],
+                condition=Q(quality_case__isnull=False, kind="initial", group__isnull=True),
+                name="one_initial_ae_report_per_case_and_market",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="initial") | Q(initial__isnull=False),
+                name="ae_report_continuation_has_initial",
+            ),
+            models.CheckConstraint(
+                condition=Q(patient_age__isnull=True) | Q(patient_age__lte=150),
+                name="ae_report_age_plausible",
+            ),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return self.number or str(_("new adverse-event report"))
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.status != ReportStatus.DRAFT
+
+    @property
+    def overdue(self) -> bool:
+        return (
+            self.submitted_at is None
+            and self.report_due_at is not None
+            and self.report_due_at <= timezone.now()
+        )
+
+    def countdown(self, now: datetime.datetime | None = None) -> dict[str, object]:
+        """What the page and the list show: time left and its colour (amber from the warning
+        point, red once breached), or the submission."""
+        now = now or timezone.now()
+        if self.submitted_at is not None or self.report_due_at is None:
+            return {"state": "done" if self.submitted_at else "none", "text": ""}
+        left = self.report_due_at - now
+        state = "breached" if left.total_seconds() <= 0 else "ok"
+        if state == "ok" and self.warn_at is not None and now >= self.warn_at:
+            state = "warning"
+        seconds = abs(int(left.total_seconds()))
+        days, rest = divmod(seconds, 86400)
+        hours, rest = divmod(rest, 3600)
+        text = f"{days}d {hours}h {rest // 60}m" if days else f"{hours}h {rest // 60}m"
+        return {"state": state, "text": ("-" if state == "breached" else "") + text}
+
+    def retention_dates(self) -> list[tuple[str, datetime.date]]:
+        if self.awareness_at is None:
+            return []
+        aware = timezone.localdate(self.awareness_at)
+        event = self.event_date or aware
+        model = self.device.device_model if self.device_id else self.device_model
+        dates: list[tuple[str, datetime.date]] = []
+        # R-DIST: device expiry + 2 years; without an expiry at least 5 years; implantable
+        # devices permanently.
+        if self.expiry_date is not None:
+            dates.append(("R-DIST", add_years(self.expiry_date, 2)))
+        dates.append(("R-DIST", add_years(aware, COMPLAINT_RECORD_MINIMUM_YEARS)))
+        if model is not None and model.implantable:
+            dates.append(("R-DIST", datetime.date.max))
+        # R-ISO: the device's lifetime, at least 2 years from release.
+        life_end = None
+        if model is not None and model.service_life_years and self.production_date:
+            life_end = add_years(self.production_date, model.service_life_years)
+        dates.append(("R-ISO", max(filter(None, [life_end, add_years(aware, 2)]))))
+        # R-MDR: US event files, the longer of event + 2 years and the expected device life.
+        if self.market == Market.US:
+            dates.append(("R-MDR", max(filter(None, [life_end, add_years(event, 2)]))))
+        return dates
 
 
 # == recalls: trace, stop-use notices and recalls ==

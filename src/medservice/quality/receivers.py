@@ -28,6 +28,16 @@ def case_from_work_order(sender: Any, work_order: Any, **kwargs: Any) -> None:
 
 
 # == adverse_events: adverse-event reports and their reporting rules ==
+from medservice.core.calendars import calendar_changed, calendar_year_confirmed  # noqa: E402
+
+
+@receiver(calendar_changed, dispatch_uid="quality.ae_calendar_changed")
+@receiver(calendar_year_confirmed, dispatch_uid="quality.ae_calendar_year_confirmed")
+def adverse_event_calendar_corrected(sender: Any, calendar_code: str, **kwargs: Any) -> None:
+    # Few reports are open at a time: recomputed here, after the calendar's commit.
+    from medservice.quality.adverse_events import reports_recompute_for_calendar
+
+    reports_recompute_for_calendar(calendar_code=calendar_code)
 
 
 # == recalls: trace, stop-use notices and recalls ==

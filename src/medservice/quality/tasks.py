@@ -21,6 +21,14 @@ def contact_clock() -> dict[str, int]:
 # == adverse_events: adverse-event reports and their reporting rules ==
 
 
+@periodic_job("quality.adverse-event-clock", every=datetime.timedelta(minutes=5))
+def adverse_event_clock() -> dict[str, int]:
+    """Warn before an adverse-event report falls due and escalate when it is late."""
+    from medservice.quality.adverse_events import report_clock_sweep
+
+    return report_clock_sweep()
+
+
 # == recalls: trace, stop-use notices and recalls ==
 
 
