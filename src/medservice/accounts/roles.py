@@ -162,6 +162,10 @@ QUALITY_STAFF_CASES = [
     # == adverse_events ==
     # == recalls ==
     # == capa ==
+    "quality.add_capa",
+    "quality.change_capa",
+    "quality.verify_capa",
+    "quality.review_trendsignal",
     # == accidents ==
 ]
 QUALITY_MANAGE = ["quality.*"]

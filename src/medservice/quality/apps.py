@@ -19,6 +19,13 @@ class QualityConfig(AppConfig):
         # == adverse_events ==
         # == recalls ==
         # == capa ==
+        NavItem(_("CAPA"), "quality:capas-list", permission="quality.view_capa", order=64),
+        NavItem(
+            _("Trend signals"),
+            "quality:trend-signals-open",
+            permission="quality.view_trendsignal",
+            order=65,
+        ),
         # == accidents ==
     )
 
