@@ -72,10 +72,10 @@ TRANSITIONS: dict[str, Transition] = {
         sources=frozenset({S.OPEN, S.ACTIONS, S.VERIFICATION}), target=None,
         permission="quality.change_capa", label=gettext_lazy("Add an action"),
     ),
-    # Taken by the action's owner or by quality staff (checked in capa_complete_action).
+    # Quality staff, or the action's owner whatever their role (capa_complete_action).
     "complete-action": Transition(
         sources=frozenset(OPEN_CAPA_STATUSES), target=None,
-        permission="quality.view_capa", label=gettext_lazy("Complete the action"),
+        permission="quality.change_capa", label=gettext_lazy("Complete the action"),
     ),
     "submit-verification": Transition(
         sources=frozenset({S.ACTIONS}), target=S.VERIFICATION,
@@ -117,6 +117,14 @@ def staff_members() -> QuerySet[Any]:
     return User.objects.filter(
         is_active=True, organization__kind=OrganizationKind.COMPANY
     ).order_by("username")
+
+
+def capa_is_action_owner(capa_id: int, user: Any) -> bool:
+    """Whether `user` owns an action of the CAPA (and so may read it and complete the action,
+    whatever their role)."""
+    return bool(user and user.is_authenticated) and CapaAction.objects.filter(
+        capa_id=capa_id, owner_id=user.pk
+    ).exists()
 
 
 def capa_actions_allowed(capa: Capa, user: Any) -> list[tuple[str, Transition]]:
@@ -276,8 +284,14 @@ def capa_complete_action(
         problems.add("evidence_note", _("Say (or attach) what shows the action was done."))
     _check_file(problems, "evidence_file", evidence_file)
     problems.raise_if_any(_("The action was not completed."))
-    with transaction.atomic(), audit_context(actor=actor):
-        transition(action.capa, "complete-action", transitions=TRANSITIONS, actor=actor)
+    with transaction.atomic(), audit_context(actor=actor, action="complete-action"):
+        # The CAPA's state is checked under its lock; the owner needs no CAPA permission.
+        capa = Capa.objects.select_for_update().get(pk=action.capa_id)
+        if capa.status not in TRANSITIONS["complete-action"].sources:
+            raise InvalidTransitionError(
+                _("%(number)s is %(status)s: its actions can no longer change.")
+                % {"number": capa.number, "status": capa.get_status_display()}
+            )
         locked = CapaAction.objects.select_for_update().get(pk=action.pk)
         if locked.done_at is not None:
             raise InvalidTransitionError(

@@ -37,6 +37,7 @@ from medservice.quality.capa import (
     capa_cancel,
     capa_close,
     capa_complete_action,
+    capa_is_action_owner,
     capa_open,
     capa_record_root_cause,
     capa_submit_verification,
@@ -262,6 +263,12 @@ class CapaDetailView(ResourceDetailView):
     extra_template = "quality/capa_panel.html"
     bound_forms: dict[str, Any] | None = None
 
+    def has_permission(self) -> bool:
+        # An action's owner (an engineer, a salesperson) reads the CAPA to do their part.
+        return super().has_permission() or capa_is_action_owner(
+            self.kwargs.get("pk"), self.request.user
+        )
+
     def extra_context_for(self, obj: Capa) -> dict[str, Any]:
         from medservice.core.signatures import signatures_of
 
@@ -347,7 +354,9 @@ capas = register(
 
 
 def scoped_capa(request: HttpRequest, pk: int) -> Capa:
-    if not request.user.has_perm("quality.view_capa"):
+    if not request.user.has_perm("quality.view_capa") and not capa_is_action_owner(
+        pk, request.user
+    ):
         raise Http404
     return get_object_or_404(capas_visible_to(request.user), pk=pk)
 
