@@ -102,9 +102,7 @@ def test_capa_open_names_each_bad_field(staff):
     assert Capa.objects.count() == 0
 
 
-def test_a_capa_goes_through_every_step_to_a_signed_closure(
-    capa, staff, quality_manager, engineer
-):
+def test_a_capa_goes_through_every_step_to_a_signed_closure(capa, staff, quality_manager, engineer):
     # Given an open CAPA: when the root cause is recorded, it moves on to its actions
     capa = capa_record_root_cause(actor=staff, capa=capa, method="fishbone",
                                   root_cause="接口注塑模具磨损")  # fmt: skip

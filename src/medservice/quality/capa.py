@@ -122,9 +122,10 @@ def staff_members() -> QuerySet[Any]:
 def capa_is_action_owner(capa_id: int, user: Any) -> bool:
     """Whether `user` owns an action of the CAPA (and so may read it and complete the action,
     whatever their role)."""
-    return bool(user and user.is_authenticated) and CapaAction.objects.filter(
-        capa_id=capa_id, owner_id=user.pk
-    ).exists()
+    return (
+        bool(user and user.is_authenticated)
+        and CapaAction.objects.filter(capa_id=capa_id, owner_id=user.pk).exists()
+    )
 
 
 def capa_actions_allowed(capa: Capa, user: Any) -> list[tuple[str, Transition]]:
