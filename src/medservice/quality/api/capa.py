@@ -332,5 +332,9 @@ class TrendSignalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
 
 def register(router: DefaultRouter) -> None:
     """Register this area's viewsets on the API router."""
+    from medservice.quality.views_capa import signals
+
+    # The scoping checks find the resource (its selector) behind every route taking an id.
+    TrendSignalViewSet.resource = signals  # type: ignore[attr-defined]
     router.register("capas", capa_viewset(), basename="capa")
     router.register("trend-signals", TrendSignalViewSet, basename="trend-signal")
