@@ -410,3 +410,47 @@ def test_customers_get_no_capa_page(client, capa, customer_a):
     assert client.get(f"/quality/capas/{capa.pk}/").status_code == 404
     assert client.get("/quality/capas/").status_code == 404
     assert client.get("/quality/capas/new/").status_code == 404
+
+
+def test_an_actions_owner_without_a_quality_role_opens_the_capa_and_completes_it(
+    client, capa, staff, engineer, company
+):
+    action = capa_add_action(actor=staff, capa=capa, description="更换模具", owner=engineer,
+                             due_on=TODAY)  # fmt: skip
+    client.force_login(engineer)
+    page = client.get(f"/quality/capas/{capa.pk}/").content.decode()
+    assert 'data-action="complete-action"' in page
+    done = client.post(f"/quality/capas/{capa.pk}/actions/{action.pk}/complete/",
+                       {"evidence_note": "模具已更换"})  # fmt: skip
+    assert done.status_code == 302
+    action.refresh_from_db()
+    assert (action.done_by, action.evidence_note) == (engineer, "模具已更换")
+    # Another engineer, owning nothing, does not reach it
+    client.force_login(user_with_role(Role.FIELD_ENGINEER, company, username="eng2"))
+    assert client.get(f"/quality/capas/{capa.pk}/").status_code == 404
+
+
+def test_the_capa_lists_take_the_same_queries_however_long(client, api, staff, case):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(url: str, *, through_api: bool) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            if through_api:
+                assert api_client.get(url).status_code == 200
+            else:
+                assert client.get(url).status_code == 200
+        return len(captured)
+
+    client.force_login(staff)
+    api_client = api.as_user(staff)
+    capa_open(actor=staff, kind="corrective", problem="一", source=case, owner=staff)
+    few = (queries("/quality/capas/", through_api=False),
+           queries("/api/v1/capas/", through_api=True))  # fmt: skip
+    for number in range(5):
+        capa = capa_open(actor=staff, kind="preventive", problem=f"问题{number}",
+                         source_label=f"内审 {number}", owner=staff)  # fmt: skip
+        capa_add_action(actor=staff, capa=capa, description="x", owner=staff, due_on=TODAY)
+    many = (queries("/quality/capas/", through_api=False),
+            queries("/api/v1/capas/", through_api=True))  # fmt: skip
+    assert many == few

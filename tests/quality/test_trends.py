@@ -279,6 +279,10 @@ def test_the_signals_page_lists_open_signals_with_a_one_click_capa(client, signa
     page = client.get("/quality/trend-signals/open/").content.decode()
     assert f'data-signal-row="{signal.pk}"' in page
     assert 'data-action="open-capa-corrective"' in page
+    detail = client.get(f"/quality/trend-signals/{signal.pk}/").content.decode()
+    assert "15 complaints observed against 5.00 expected for 100 units in use" in detail
+    assert 'data-action="open-capa-preventive"' in detail
+    assert signal.label in client.get("/quality/trend-signals/?status=new").content.decode()
     # A reader sees the signals without the buttons
     client.force_login(manager)
     page = client.get("/quality/trend-signals/open/").content.decode()
