@@ -166,6 +166,10 @@ QUALITY_STAFF_CASES = [
     "quality.unmask_adverseeventreport",
     # == recalls ==
     # == capa ==
+    "quality.add_capa",
+    "quality.change_capa",
+    "quality.verify_capa",
+    "quality.review_trendsignal",
     # == accidents ==
     "quality.add_qualityaccident",
     "quality.investigate_qualityaccident",

@@ -25,6 +25,13 @@ class QualityConfig(AppConfig):
         ),
         # == recalls ==
         # == capa ==
+        NavItem(_("CAPA"), "quality:capas-list", permission="quality.view_capa", order=64),
+        NavItem(
+            _("Trend signals"),
+            "quality:trend-signals-open",
+            permission="quality.view_trendsignal",
+            order=65,
+        ),
         # == accidents ==
         NavItem(
             _("Quality accidents"),

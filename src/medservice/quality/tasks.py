@@ -35,6 +35,24 @@ def adverse_event_clock() -> dict[str, int]:
 # == capa: CAPA and trend signals ==
 
 
+@periodic_job("quality.capa-overdue-actions", every=datetime.timedelta(hours=1))
+def capa_overdue_actions() -> dict[str, int]:
+    """Remind owners of overdue CAPA actions, once per day each."""
+    from medservice.quality.capa import capa_overdue_action_sweep
+
+    return capa_overdue_action_sweep()
+
+
+# Daily, though the rule is monthly: the first run after a month ends evaluates it, the others
+# find its signals already raised (and a missed day catches up).
+@periodic_job("quality.trend-signals", every=datetime.timedelta(days=1))
+def trend_signals() -> dict[str, int]:
+    """Test last month's complaints per model, batch and fault code; raise trend signals."""
+    from medservice.quality.trends import trends_evaluate
+
+    return trends_evaluate()
+
+
 # == accidents: quality accidents and retention of quality records ==
 @periodic_job("quality.accident-report-clock", every=datetime.timedelta(minutes=5))
 def accident_report_clock() -> dict[str, int]:
