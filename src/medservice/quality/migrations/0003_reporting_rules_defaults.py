@@ -10,6 +10,6 @@ def seed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("quality", "0002_adverse_events")]
+    dependencies = [("quality", "0002_quality_workflows")]
 
     operations = [migrations.RunPython(seed, migrations.RunPython.noop)]
