@@ -174,7 +174,7 @@ class DecideInput(serializers.Serializer):
     )  # fmt: skip
 
 
-class ReasonInput(serializers.Serializer):
+class HoldReasonInput(serializers.Serializer):
     reason = serializers.CharField()
 
 
@@ -241,7 +241,7 @@ class CaseDecisionActions:
         decision = case_decide(actor=request.user, case=case, **data)
         return Response(CaseDecisionSerializer(decision).data, status=201)
 
-    @extend_schema(request=ReasonInput, responses={200: None, **ERRORS})
+    @extend_schema(request=HoldReasonInput, responses={200: None, **ERRORS})
     @action(detail=True, methods=["post"], url_path="release-hold", url_name="release-hold",
             permission_classes=[IsAuthenticated])  # fmt: skip
     def release_hold(self, request: Request, pk: Any = None) -> Response:
@@ -250,11 +250,11 @@ class CaseDecisionActions:
 
         case = self.get_object()  # type: ignore[attr-defined]
         _may(request, "quality.release_batch_hold")
-        data = action_input(ReasonInput, request)
+        data = action_input(HoldReasonInput, request)
         case_hold_release(actor=request.user, case=case, reason=data["reason"])
         return self._case_answer(case)
 
-    @extend_schema(request=ReasonInput, responses={200: None, **ERRORS})
+    @extend_schema(request=HoldReasonInput, responses={200: None, **ERRORS})
     @action(detail=True, methods=["post"], url_path="evidence-hold", url_name="evidence-hold",
             permission_classes=[IsAuthenticated])  # fmt: skip
     def evidence_hold(self, request: Request, pk: Any = None) -> Response:
@@ -263,11 +263,11 @@ class CaseDecisionActions:
 
         case = self.get_object()  # type: ignore[attr-defined]
         _may(request, "installed_base.add_hold")
-        data = action_input(ReasonInput, request)
+        data = action_input(HoldReasonInput, request)
         evidence_hold_place(actor=request.user, case=case, reason=data["reason"])
         return self._case_answer(case)
 
-    @extend_schema(request=ReasonInput, responses={200: None, **ERRORS})
+    @extend_schema(request=HoldReasonInput, responses={200: None, **ERRORS})
     @action(detail=True, methods=["post"], url_path="release-evidence-hold",
             url_name="release-evidence-hold", permission_classes=[IsAuthenticated])  # fmt: skip
     def release_evidence_hold(self, request: Request, pk: Any = None) -> Response:
@@ -276,7 +276,7 @@ class CaseDecisionActions:
 
         case = self.get_object()  # type: ignore[attr-defined]
         _may(request, "quality.release_evidence_hold")
-        data = action_input(ReasonInput, request)
+        data = action_input(HoldReasonInput, request)
         evidence_hold_release(actor=request.user, case=case, reason=data["reason"])
         return self._case_answer(case)
 
