@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied
 
+from medservice.accounts.choices import Role
 from medservice.core.errors import InvalidInputError, InvalidTransitionError
 from medservice.core.models import AuditEvent
 from medservice.installed_base.choices import DeviceStatus, HoldKind, HoldScope
@@ -20,6 +21,7 @@ from medservice.installed_base.services import (
     hold_place,
     hold_release,
 )
+from tests.factories import user_with_role
 from tests.installed_base.factories import DeviceFactory, DeviceModelFactory
 
 pytestmark = pytest.mark.django_db
@@ -210,8 +212,12 @@ def test_a_quality_review_hold_does_not_freeze_the_record(quality, agent, monito
     assert device_update(actor=agent, instance=unit, data={"location": "ICU"}).location == "ICU"
 
 
-def test_edits_are_allowed_again_after_the_release(quality, agent, unit, evidence):
-    hold_release(actor=quality, hold=evidence, reason="监管部门已完成检查")
+def test_edits_are_allowed_again_after_the_release(quality, agent, unit, evidence, company):
+    # Only the quality manager releases an evidence hold (quality staff may not).
+    with pytest.raises(PermissionDenied):
+        hold_release(actor=quality, hold=evidence, reason="监管部门已完成检查")
+    quality_manager = user_with_role(Role.QUALITY_MANAGER, company, username="qm")
+    hold_release(actor=quality_manager, hold=evidence, reason="监管部门已完成检查")
     assert device_update(actor=agent, instance=unit, data={"location": "ICU"}).location == "ICU"
 
 

@@ -159,6 +159,10 @@ QUALITY_STAFF_CASES = [
     "quality.contact_qualitycase",
     "quality.unmask_qualitycase",
     # == decisions ==
+    "quality.add_investigationentry",
+    "quality.add_suppliernotice",
+    "quality.change_suppliernotice",
+    "quality.add_caseregulatorfeedback",
     # == adverse_events ==
     "quality.add_adverseeventreport",
     "quality.change_adverseeventreport",

@@ -46,6 +46,7 @@ class SupplierForm(ResourceForm):
             "manufacturer",
             "quality_agreement_reference",
             "repairs_under_agreement",
+            "repair_clause",
             "contact",
             "phone",
             "email",

@@ -68,6 +68,8 @@ class Supplier(AuditedModel):
         default=False,
         help_text=_("The agreement obliges the supplier to repair or replace faulty products."),
     )
+    # What the agreement says about repairs, shown on every notice of a complaint to the supplier.
+    repair_clause = models.TextField(_("repair clause of the quality agreement"), blank=True)
     contact = models.CharField(_("contact"), max_length=200, blank=True)
     phone = models.CharField(_("phone"), max_length=50, blank=True, validators=[validate_phone])
     email = models.EmailField(_("e-mail"), blank=True)

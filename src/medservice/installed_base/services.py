@@ -207,6 +207,14 @@ def hold_release(*, actor: Any, hold: Hold, reason: str) -> Hold:
         )
     with transaction.atomic(), audit_context(actor=actor, reason=reason, action="release"):
         current = Hold.objects.select_for_update().get(pk=hold.pk)
+        # An evidence hold is the quality manager's to release (a string, not an import: the
+        # quality app declares the permission).
+        if (
+            current.kind == HoldKind.EVIDENCE
+            and actor is not None
+            and not actor.has_perm("quality.release_evidence_hold")
+        ):
+            raise PermissionDenied
         if current.released_at is not None:
             raise InvalidTransitionError(
                 _("This hold was already released on %(date)s.")

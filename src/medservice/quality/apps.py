@@ -16,6 +16,12 @@ class QualityConfig(AppConfig):
             order=60,
         ),
         # == decisions ==
+        NavItem(
+            _("Supplier notices"),
+            "quality:supplier-notices-list",
+            permission="quality.view_suppliernotice",
+            order=61,
+        ),
         # == adverse_events ==
         NavItem(
             _("Adverse-event reports"),

@@ -39,9 +39,12 @@ class CaseDetailView(ResourceDetailView):
     bound: dict[str, Any] | None = None
 
     def extra_context_for(self, obj: QualityCase) -> dict[str, Any]:
+        from medservice.quality.views_decisions import case_page_context
+
         user = self.request.user
         bound = self.bound or {}
         return {
+            **case_page_context(obj, user, bound),
             "contact_form": bound.get("contact") or ContactForm(),
             "awareness_form": bound.get("awareness") or AwarenessForm(),
             "can_contact": user.has_perm("quality.contact_qualitycase")

@@ -70,6 +70,10 @@ def _create(*, announce: bool = True, **fields: Any) -> QualityCase:
     case.full_clean(exclude=["number", "owner"])
     case.save()
     case_hold_batch(case)
+    # Every case notifies its supplier; a serious incident keeps its unit as evidence.
+    from medservice.quality.decisions import case_opened_effects
+
+    case_opened_effects(case)
     if announce:
         _announce(case)
     return case

@@ -18,6 +18,55 @@ def contact_clock() -> dict[str, int]:
 # == decisions: investigation, decision, supplier and manufacturer notices, evidence hold, regulator feedback ==
 
 
+@periodic_job("quality.notice-reminders", every=datetime.timedelta(hours=1))
+def notice_reminders() -> int:
+    """Chase supplier and manufacturer notices not yet acknowledged, once per period."""
+    from medservice.quality.decisions import notice_reminders_sweep
+
+    return notice_reminders_sweep()
+
+
+from django_tasks import task  # noqa: E402
+
+
+@task()
+def send_supplier_notice_email(notice_id: int, subject: str, body: str, address: str) -> None:
+    """E-mail a notice (or its reminder) to the supplier or manufacturer, after commit."""
+    from django.conf import settings
+    from django.core.mail import EmailMessage
+
+    from medservice.quality.models import SupplierNotice
+
+    notice = SupplierNotice.objects.filter(pk=notice_id).only("number").first()
+    if notice is None or not address:
+        return
+    EmailMessage(
+        subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[address],
+        headers={"X-MedService-Supplier-Notice": notice.number},
+    ).send(fail_silently=False)  # fmt: skip
+
+
+@task()
+def send_case_message(case_id: int, subject: str, text: str, email: str, phone: str) -> None:
+    """E-mail and text a complainant or a customer news of a quality case, after commit."""
+    from django.conf import settings
+    from django.core.mail import EmailMessage
+
+    from medservice.core.messaging import message_backend
+    from medservice.quality.models import QualityCase
+
+    case = QualityCase.objects.filter(pk=case_id).only("number").first()
+    if case is None:
+        return
+    if email:
+        EmailMessage(
+            subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[email],
+            headers={"X-MedService-Quality-Case": case.number},
+        ).send(fail_silently=False)  # fmt: skip
+    if phone:
+        message_backend().send(to=phone, text=text)
+
+
 # == adverse_events: adverse-event reports and their reporting rules ==
 
 

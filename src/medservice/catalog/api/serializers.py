@@ -80,6 +80,7 @@ class SupplierSerializer(CatalogSerializer):
             "manufacturer",
             "quality_agreement_reference",
             "repairs_under_agreement",
+            "repair_clause",
             "contact",
             "phone",
             "email",

@@ -26,10 +26,11 @@ RESPONSES = {
 
 def viewset_for(resource: Any) -> type:
     from medservice.core.api.viewsets import resource_viewset
+    from medservice.quality.api.decisions import CaseDecisionActions
 
     base = resource_viewset(resource)
 
-    class QualityCaseViewSet(base):  # type: ignore[misc, valid-type]
+    class QualityCaseViewSet(CaseDecisionActions, base):  # type: ignore[misc, valid-type]
         """Quality cases (质量投诉). Filters: status, source, organization, device_model,
         batch_number, contact_overdue. Personal data is masked unless your role may unmask."""
 
