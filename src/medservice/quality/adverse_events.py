@@ -135,8 +135,10 @@ def reporting_rules_seed(apps: Any = None) -> int:
 
 
 def regulatory_role() -> str:
-    """The company's regulatory role (registrant / distributor / user_institution)."""
-    return str(getattr(settings, "QUALITY_REGULATORY_ROLE", "registrant"))
+    """The company's regulatory role: one setting, read in one place (decisions)."""
+    from medservice.quality.decisions import regulatory_role as role_setting
+
+    return role_setting()
 
 
 def trigger_default(*, market: str, outcome: str, group_event: bool, event_abroad: bool) -> str:
@@ -144,7 +146,7 @@ def trigger_default(*, market: str, outcome: str, group_event: bool, event_abroa
     (remedial action, public-health threat)."""
     if market == Market.US:
         # US-MDR-3 binds user facilities and importers, US-MDR-1 manufacturers.
-        if regulatory_role() in {"distributor", "user_institution"}:
+        if regulatory_role() in {"distributor", "user"}:
             return ReportTrigger.USER_FACILITY
         return ReportTrigger.MANUFACTURER
     if market == Market.EU:
