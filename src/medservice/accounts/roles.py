@@ -161,6 +161,10 @@ QUALITY_STAFF_CASES = [
     # == decisions ==
     # == adverse_events ==
     # == recalls ==
+    # Quality staff prepare recalls and run them; the quality manager decides and closes.
+    "quality.add_recall",
+    "quality.change_recall",
+    "quality.run_recall",
     # == capa ==
     # == accidents ==
 ]

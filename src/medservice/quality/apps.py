@@ -18,6 +18,8 @@ class QualityConfig(AppConfig):
         # == decisions ==
         # == adverse_events ==
         # == recalls ==
+        NavItem(_("Recalls"), "quality:recalls-list", permission="quality.view_recall", order=63),
+        NavItem(_("Trace"), "quality:trace", permission="quality.view_recall", order=64),
         # == capa ==
         # == accidents ==
     )
