@@ -527,13 +527,15 @@ def action_input_query(request: Request) -> dict[str, Any]:
 
 
 def _fitting(item: Any) -> dict[str, Any]:
+    from medservice.inventory.services import quantity_text
+
     return {
         "kind": item.kind,
         "occurred_at": item.occurred_at.isoformat(),
         "part_number": item.part_number,
         "lot_number": item.lot_number,
         "serial_number": item.serial_number,
-        "quantity": str(item.quantity),
+        "quantity": quantity_text(item.quantity),
         "device": item.device_id,
         "device_serial": item.device_serial,
         "device_model": item.device_model,
