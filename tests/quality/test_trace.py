@@ -134,7 +134,10 @@ def test_the_trace_takes_four_queries_whatever_the_batch_size(
     with django_assert_num_queries(4):
         large = trace_run(scope)
         [(d.organization.name, d.department, d.delivery_line) for d in large.devices]
-        [(line.delivery.organization.name, line.delivery.delivered_on) for line in large.delivery_lines]
+        [
+            (line.delivery.organization.name, line.delivery.delivered_on)
+            for line in large.delivery_lines
+        ]
     assert len(large.devices) == 34
 
 
@@ -162,14 +165,20 @@ def test_the_api_traces_for_quality_staff_with_contacts_and_recipients(api, batc
     }  # fmt: skip
     assert (recipients["县中医院"]["quantity_delivered"], body["quantity_delivered"]) == (2, 4)
     # A serial range and a UDI through the same endpoint
-    ranged = api.as_user(quality_staff).get(
-        "/api/v1/trace/",
-        {"device_model": batch.monitor.pk, "serial_from": "KM-0002", "serial_to": "KM-0003"},
-    ).json()
+    ranged = (
+        api.as_user(quality_staff)
+        .get(
+            "/api/v1/trace/",
+            {"device_model": batch.monitor.pk, "serial_from": "KM-0002", "serial_to": "KM-0003"},
+        )
+        .json()
+    )
     assert sorted(row["serial_number"] for row in ranged["devices"]) == ["KM-0002", "KM-0003"]
-    scanned = api.as_user(quality_staff).get(
-        "/api/v1/trace/", {"udi": f"(01){batch.monitor.udi_di}(21)KM-0001"}
-    ).json()
+    scanned = (
+        api.as_user(quality_staff)
+        .get("/api/v1/trace/", {"udi": f"(01){batch.monitor.udi_di}(21)KM-0001"})
+        .json()
+    )
     assert [row["serial_number"] for row in scanned["devices"]] == ["KM-0001"]
     assert scanned["device_model"] == batch.monitor.pk
     bad = api.as_user(quality_staff).get(
@@ -179,9 +188,7 @@ def test_the_api_traces_for_quality_staff_with_contacts_and_recipients(api, batc
     assert "serial_to" in bad.json()["error"]["fields"]
 
 
-def test_the_trace_exports_as_csv_with_a_byte_order_mark_and_reads_back(
-    api, batch, quality_staff
-):
+def test_the_trace_exports_as_csv_with_a_byte_order_mark_and_reads_back(api, batch, quality_staff):
     response = api.as_user(quality_staff).get(
         "/api/v1/trace/",
         {"device_model": batch.monitor.pk, "batch_number": "2303", "export": "csv"},
@@ -262,9 +269,11 @@ def test_customers_keep_their_own_scoped_trace_and_never_see_the_quality_trace(
     api, client, batch, customer_a, agent
 ):
     # The installed base's trace answers a customer with its own units only, no contacts.
-    body = api.as_user(customer_a).get(
-        "/api/v1/trace/", {"device_model": batch.monitor.pk, "batch_number": "2303"}
-    ).json()
+    body = (
+        api.as_user(customer_a)
+        .get("/api/v1/trace/", {"device_model": batch.monitor.pk, "batch_number": "2303"})
+        .json()
+    )
     assert sorted(row["serial_number"] for row in body["devices"]) == ["KM-0001", "KM-0002"]
     assert "recipients" not in body
     # The quality trace page does not exist for them, nor for a service agent.

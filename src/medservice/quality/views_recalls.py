@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 from medservice.catalog.selectors import device_models_visible_to
 from medservice.core.errors import DomainError
 from medservice.core.registry import Related, Resource, register, related_register
-from medservice.core.views import ResourceDetailView
+from medservice.core.views import ResourceDetailView, resource_urlpatterns
 from medservice.installed_base.filtersets import ScopedFilterSet
 from medservice.installed_base.models import Device
 from medservice.quality.api.recalls import RecallSerializer, report_response
@@ -581,6 +581,7 @@ def _cases_resource() -> Any:
 case_trace.resource = _cases_resource()  # type: ignore[attr-defined]
 
 urlpatterns = [
+    *resource_urlpatterns(recalls),
     path("trace/", trace_page, name="trace"),
     path("recalls/new/", recall_new, name="recall-new"),
     path("recalls/<int:pk>/act/<slug:name>/", recall_action, name="recall-action"),

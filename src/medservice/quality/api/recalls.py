@@ -121,7 +121,9 @@ class RecallSerializer(serializers.ModelSerializer):
         return attrs
 
     def get_progress(self, recall: Recall) -> dict[str, Any] | None:
-        if recall.status == "draft":
+        view = self.context.get("view")
+        # Two queries per recall: on a record's own answer, not in lists (fixed query count).
+        if recall.status == "draft" or getattr(view, "action", "") == "list":
             return None
         progress = recall_progress(recall)
         return {
