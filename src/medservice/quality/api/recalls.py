@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
@@ -435,6 +434,23 @@ class QualityTraceQuery(serializers.Serializer):
     export = serializers.ChoiceField(choices=["csv", "xlsx"], required=False)
 
 
+class QualityTraceAnswer(serializers.Serializer):
+    """The quality trace's answer (documentation of its shape)."""
+
+    device_model = serializers.IntegerField()
+    batch_number = serializers.CharField(allow_blank=True)
+    serial_number = serializers.CharField(allow_blank=True)
+    serial_from = serializers.CharField(allow_blank=True)
+    serial_to = serializers.CharField(allow_blank=True)
+    udi = serializers.CharField(allow_blank=True)
+    quantity_delivered = serializers.IntegerField()
+    devices = QualityTraceDeviceSerializer(many=True)
+    delivery_lines = TraceLineSerializer(many=True)
+    holds = TraceHoldSerializer(many=True)
+    recipients = TraceRecipientSerializer(many=True)
+    part_lot_fittings = serializers.ListField(child=serializers.DictField())
+
+
 def trace_viewset() -> type:
     from medservice.installed_base.api.viewsets import TraceViewSet
 
@@ -445,7 +461,7 @@ def trace_viewset() -> type:
         devices and work orders the part lot went into; export=csv|xlsx for a file. Other roles
         with the device permission: the units and lines of their own scope."""
 
-        @extend_schema(parameters=[QualityTraceQuery])
+        @extend_schema(parameters=[QualityTraceQuery], responses={200: QualityTraceAnswer})
         def list(self, request: Request) -> Response:
             if not trace_allowed(request.user):
                 return super().list(request)
@@ -556,11 +572,3 @@ def register(router: DefaultRouter) -> None:
     router.registry[:] = [entry for entry in router.registry if entry[0] != "trace"]
     router.register("trace", trace_viewset(), basename="trace")
     router.register("recalls", recall_viewset(recalls), basename="recall")
-
-
-def recall_for(user: Any, pk: int) -> Recall:
-    from medservice.quality.recalls import recalls_visible_to
-
-    if not user.has_perm("quality.view_recall"):
-        raise Http404
-    return get_object_or_404(recalls_visible_to(user), pk=pk)
