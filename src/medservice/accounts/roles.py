@@ -169,6 +169,10 @@ QUALITY_STAFF_CASES = [
     "quality.submit_adverseeventreport",
     "quality.unmask_adverseeventreport",
     # == recalls ==
+    # Quality staff prepare recalls and run them; the quality manager decides and closes.
+    "quality.add_recall",
+    "quality.change_recall",
+    "quality.run_recall",
     # == capa ==
     "quality.add_capa",
     "quality.change_capa",

@@ -30,6 +30,8 @@ class QualityConfig(AppConfig):
             order=61,
         ),
         # == recalls ==
+        NavItem(_("Recalls"), "quality:recalls-list", permission="quality.view_recall", order=63),
+        NavItem(_("Trace"), "quality:trace", permission="quality.view_recall", order=64),
         # == capa ==
         NavItem(_("CAPA"), "quality:capas-list", permission="quality.view_capa", order=64),
         NavItem(

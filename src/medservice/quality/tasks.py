@@ -79,6 +79,12 @@ def adverse_event_clock() -> dict[str, int]:
 
 
 # == recalls: trace, stop-use notices and recalls ==
+@periodic_job("quality.recall-deadlines", every=datetime.timedelta(minutes=15))
+def recall_deadlines() -> dict[str, int]:
+    """Warn when recall notices (CN-RC-1) or the regulator filing (CN-RC-2) fall due."""
+    from medservice.quality.recalls import recall_deadline_sweep
+
+    return recall_deadline_sweep()
 
 
 # == capa: CAPA and trend signals ==
