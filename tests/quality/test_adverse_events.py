@@ -35,6 +35,13 @@ pytestmark = pytest.mark.django_db
 AWARE = shanghai(2026, 9, 28, 10, 0)
 
 
+@pytest.fixture(autouse=True)
+def _registrant(settings):
+    # These tests are about the registrant's (holder's) own clocks; the distributor's and
+    # user's duties are the decision's (test_decisions).
+    settings.QUALITY_REGULATORY_ROLE = "registrant"
+
+
 @pytest.fixture
 def quality_staff(company):
     return user_with_role(Role.QUALITY_STAFF, company, username="qa", first_name="张质检")

@@ -171,6 +171,14 @@ class RetainedModel(models.Model):
         dates = [date for _rule, date in self.retention_dates() if date is not None]
         return max(dates) if dates else None
 
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        # Refuse before Django collects the related rows: the retention rule is the reason a
+        # user must hear, not a protected foreign key found on the way.
+        from medservice.core.retention import retention_check_delete
+
+        retention_check_delete(self)
+        return super().delete(*args, **kwargs)
+
 
 class SignableModel(models.Model):
     """Mixin for records that a person approves or confirms: once signed, a record is frozen

@@ -113,10 +113,8 @@ class Market(models.TextChoices):
     EU = "EU", _("European Union")
 
 
-class EventOutcome(models.TextChoices):
-    DEATH = "death", _("Death")
-    SERIOUS_INJURY = "serious_injury", _("Serious injury")
-    OTHER = "other", _("Other")
+# The harm an adverse event did: the same choice as the decision's.
+EventOutcome = Harm
 
 
 class ReportTrigger(models.TextChoices):
@@ -218,7 +216,7 @@ class RecallHandling(models.TextChoices):
     RELABEL = "relabel", _("Relabel or change the instructions")
 
 
-class NoticeChannel(models.TextChoices):
+class RecallNoticeChannel(models.TextChoices):
     EMAIL = "email", _("E-mail")
     SMS = "sms", _("SMS")
     LETTER = "letter", _("Printed letter")

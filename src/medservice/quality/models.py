@@ -740,7 +740,7 @@ class AdverseEventReport(AuditedModel, RetainedModel):
 from medservice.core.models import SignableModel  # noqa: E402
 from medservice.quality.choices import (  # noqa: E402
     Disposition,
-    NoticeChannel,
+    RecallNoticeChannel,
     RecallClass,
     RecallHandling,
     RecallKind,
@@ -933,7 +933,7 @@ class RecallNotice(AuditedModel):
         RecallRecipient, verbose_name=_("recipient"), on_delete=models.CASCADE,
         related_name="notices",
     )  # fmt: skip
-    channel = models.CharField(_("channel"), max_length=10, choices=NoticeChannel.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=RecallNoticeChannel.choices)
     sent_at = models.DateTimeField(_("sent at"), db_index=True)
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("sent by"), null=True, blank=True,

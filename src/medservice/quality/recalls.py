@@ -46,7 +46,7 @@ from medservice.core.numbering import number_next
 from medservice.core.workflow import Transition, allowed, transition
 from medservice.quality.choices import (
     Disposition,
-    NoticeChannel,
+    RecallNoticeChannel,
     RecallClass,
     RecallHandling,
     RecallKind,
@@ -483,12 +483,12 @@ def recall_notice_send(
     the proof: time, channel, address, message id. Sending again adds another notice; the
     recipient's first notification time stays."""
     problems = Problems()
-    if channel not in NoticeChannel.values:
+    if channel not in RecallNoticeChannel.values:
         problems.add("channel", _("Choose e-mail, SMS or printed letter."))
     problems.raise_if_any(_("The notice was not sent."))
     contact = recipient.contact
     address = (sent_to or "").strip()
-    if channel == NoticeChannel.EMAIL:
+    if channel == RecallNoticeChannel.EMAIL:
         address = address or (contact.email if contact is not None else "")
         if not address:
             problems.add("sent_to", _("The contact has no e-mail address: give one."))
@@ -500,7 +500,7 @@ def recall_notice_send(
                 validate_email(address)
             except ValidationError:
                 problems.add("sent_to", _("This is not an e-mail address."))
-    elif channel == NoticeChannel.SMS:
+    elif channel == RecallNoticeChannel.SMS:
         address = address or ((contact.mobile or contact.phone) if contact is not None else "")
         if not address:
             problems.add("sent_to", _("The contact has no mobile number: give one."))
@@ -521,12 +521,12 @@ def recall_notice_send(
             body=body,
         )  # fmt: skip
         letter = None
-        if channel in (NoticeChannel.EMAIL, NoticeChannel.LETTER):
+        if channel in (RecallNoticeChannel.EMAIL, RecallNoticeChannel.LETTER):
             letter = recall_letter_pdf(recipient)
             notice.letter.save(f"{recipient.recall.number}-{recipient.pk}.pdf",
                                ContentFile(letter), save=False)  # fmt: skip
         # Sent inside the transaction: a refused message leaves no notice claiming it went out.
-        if channel == NoticeChannel.EMAIL:
+        if channel == RecallNoticeChannel.EMAIL:
             message_id = make_msgid(domain=getattr(settings, "QUALITY_RECALL_MAIL_DOMAIN", None))
             message = EmailMessage(
                 subject=subject, body=body, to=[address],
@@ -535,7 +535,7 @@ def recall_notice_send(
             message.attach(f"{recipient.recall.number}.pdf", letter, "application/pdf")
             message.send(fail_silently=False)
             notice.message_id = message_id
-        elif channel == NoticeChannel.SMS:
+        elif channel == RecallNoticeChannel.SMS:
             from medservice.core.messaging import message_backend
 
             notice.message_id = message_backend().send(

@@ -31,7 +31,7 @@ from medservice.installed_base.models import Device
 from medservice.quality.api.recalls import RecallSerializer, report_response
 from medservice.quality.choices import (
     Disposition,
-    NoticeChannel,
+    RecallNoticeChannel,
     RecallClass,
     RecallHandling,
     RecallKind,
@@ -151,7 +151,7 @@ class CancelForm(forms.Form):
 
 class NoticeForm(forms.Form):
     recipient = forms.IntegerField(widget=forms.HiddenInput)
-    channel = forms.ChoiceField(label=gettext_lazy("Channel"), choices=NoticeChannel.choices)
+    channel = forms.ChoiceField(label=gettext_lazy("Channel"), choices=RecallNoticeChannel.choices)
     sent_to = forms.CharField(
         label=gettext_lazy("E-mail or mobile"), required=False, max_length=200,
         help_text=gettext_lazy("Empty: the contact's."),
@@ -320,7 +320,7 @@ class RecallDetailView(ResourceDetailView):
             "progress": recall_progress(obj) if obj.status != "draft" else None,
             "recipients": recipients,
             "device_page": page,
-            "channels": NoticeChannel.choices,
+            "channels": RecallNoticeChannel.choices,
             "dispositions": Disposition.choices,
             "signoffs": [
                 {"signoff": signoff, "signatures": signatures_of(signoff)}

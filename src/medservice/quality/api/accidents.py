@@ -81,7 +81,7 @@ class QualityAccidentSerializer(serializers.ModelSerializer):
         return data
 
 
-class InvestigateInput(serializers.Serializer):
+class AccidentInvestigateInput(serializers.Serializer):
     investigation = serializers.CharField(required=False, default="", allow_blank=True)
     causes = serializers.CharField(required=False, default="", allow_blank=True)
     handling = serializers.CharField(required=False, default="", allow_blank=True)
@@ -106,7 +106,7 @@ class SubmitReportInput(serializers.Serializer):
     submitted_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
-class CloseInput(serializers.Serializer):
+class AccidentCloseInput(serializers.Serializer):
     conclusion = serializers.CharField()
     password = serializers.CharField(help_text="The quality manager's password: the signature.")
 
@@ -136,13 +136,13 @@ def viewset_for(resource: Any) -> type:
                 QualityAccidentSerializer(accident, context=self.get_serializer_context()).data
             )
 
-        @extend_schema(request=InvestigateInput, responses=RESPONSES)
+        @extend_schema(request=AccidentInvestigateInput, responses=RESPONSES)
         @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
         def investigate(self, request: Request, pk: Any = None) -> Response:
             """Record findings: investigation, causes, handling, responsible persons, losses.
             Empty fields keep what is recorded."""
             accident = self.get_object()
-            data = action_input(InvestigateInput, request)
+            data = action_input(AccidentInvestigateInput, request)
             return self._answer(
                 accident_investigate(actor=request.user, accident=accident, data=data)
             )
@@ -166,12 +166,12 @@ def viewset_for(resource: Any) -> type:
                 accident_submit_report(actor=request.user, accident=accident, **data)
             )
 
-        @extend_schema(request=CloseInput, responses=RESPONSES)
+        @extend_schema(request=AccidentCloseInput, responses=RESPONSES)
         @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
         def close(self, request: Request, pk: Any = None) -> Response:
             """Close and sign (quality manager; password re-entered)."""
             accident = self.get_object()
-            data = action_input(CloseInput, request)
+            data = action_input(AccidentCloseInput, request)
             return self._answer(accident_close(actor=request.user, accident=accident, **data))
 
     QualityAccidentViewSet.__doc__ = base.__doc__

@@ -19,9 +19,10 @@ from rest_framework.routers import DefaultRouter
 from medservice.catalog.selectors import device_models_visible_to
 from medservice.customers.selectors import organizations_visible_to
 from medservice.installed_base.selectors import devices_visible_to
-from medservice.quality.choices import ReportKind, SubmissionChannel
+from medservice.quality.choices import EventOutcome, ReportKind, SubmissionChannel
 from medservice.quality.models import AdverseEventReport, ReportingRule
 from medservice.quality.selectors import cases_visible_to
+from medservice.tickets.choices import Sex
 
 PERSONAL = ("patient_name", "patient_record_number", "patient_history")
 
@@ -105,11 +106,11 @@ class SubmitInput(serializers.Serializer):
 class GroupCaseInput(serializers.Serializer):
     """One patient of a group event: their data and the harm."""
 
-    outcome = serializers.ChoiceField(choices=["death", "serious_injury", "other"])
+    outcome = serializers.ChoiceField(choices=EventOutcome.choices)
     patient_name = serializers.CharField(required=False, allow_blank=True, default="")
     patient_age = serializers.IntegerField(required=False, allow_null=True, min_value=0,
                                            max_value=150, default=None)  # fmt: skip
-    patient_sex = serializers.ChoiceField(choices=["female", "male", "unknown"], required=False,
+    patient_sex = serializers.ChoiceField(choices=Sex.choices, required=False,
                                           allow_blank=True, default="")  # fmt: skip
     harm_description = serializers.CharField(required=False, allow_blank=True, default="")
     awareness_at = serializers.DateTimeField(required=False, allow_null=True, default=None)

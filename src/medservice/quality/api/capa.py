@@ -129,12 +129,12 @@ class VerifyInput(serializers.Serializer):
     evidence_file = serializers.FileField(required=False, allow_null=True, default=None)
 
 
-class CloseInput(serializers.Serializer):
+class CapaCloseInput(serializers.Serializer):
     password = serializers.CharField(help_text="The quality manager's password: the signature.")
     note = serializers.CharField(required=False, default="", allow_blank=True)
 
 
-class ReasonInput(serializers.Serializer):
+class CapaReasonInput(serializers.Serializer):
     reason = serializers.CharField()
 
 
@@ -248,24 +248,24 @@ def capa_viewset() -> type:
             data = action_input(VerifyInput, request)
             return self._answer(services.capa_verify(actor=request.user, capa=capa, **data))
 
-        @extend_schema(request=CloseInput, responses=CAPA_RESPONSES)
+        @extend_schema(request=CapaCloseInput, responses=CAPA_RESPONSES)
         @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
         def close(self, request: Request, pk: Any = None) -> Response:
             """Close the verified CAPA, signed by the quality manager (password re-entered)."""
             from medservice.core.api.inputs import action_input
 
             capa = self.get_object()
-            data = action_input(CloseInput, request)
+            data = action_input(CapaCloseInput, request)
             return self._answer(services.capa_close(actor=request.user, capa=capa, **data))
 
-        @extend_schema(request=ReasonInput, responses=CAPA_RESPONSES)
+        @extend_schema(request=CapaReasonInput, responses=CAPA_RESPONSES)
         @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
         def cancel(self, request: Request, pk: Any = None) -> Response:
             """Cancel the CAPA, with the reason."""
             from medservice.core.api.inputs import action_input
 
             capa = self.get_object()
-            data = action_input(ReasonInput, request)
+            data = action_input(CapaReasonInput, request)
             return self._answer(services.capa_cancel(actor=request.user, capa=capa, **data))
 
     return CapaViewSet
@@ -306,7 +306,7 @@ class TrendSignalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         signal = self.get_object()
         return self._answer(trend_signal_acknowledge(actor=request.user, signal=signal))
 
-    @extend_schema(request=ReasonInput, responses=SIGNAL_RESPONSES)
+    @extend_schema(request=CapaReasonInput, responses=SIGNAL_RESPONSES)
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def dismiss(self, request: Request, pk: Any = None) -> Response:
         """The rise needs no action, with the reason."""
@@ -314,7 +314,7 @@ class TrendSignalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         from medservice.quality.trends import trend_signal_dismiss
 
         signal = self.get_object()
-        data = action_input(ReasonInput, request)
+        data = action_input(CapaReasonInput, request)
         return self._answer(trend_signal_dismiss(actor=request.user, signal=signal, **data))
 
     @extend_schema(request=OpenCapaInput, responses=SIGNAL_RESPONSES)

@@ -149,14 +149,14 @@ class RegulatorFeedbackSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class InvestigateInput(serializers.Serializer):
+class CaseInvestigateInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=InvestigationKind.choices)
     performed_on = serializers.DateField()
     activity = serializers.CharField()
     findings = serializers.CharField()
 
 
-class DecideInput(serializers.Serializer):
+class CaseDecideInput(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=DecisionOutcome.choices)
     rationale = serializers.CharField()
     password = serializers.CharField(trim_whitespace=False)
@@ -214,7 +214,7 @@ class CaseDecisionActions:
         return Response(QualityCaseSerializer(case, context=self.get_serializer_context()).data)  # type: ignore[attr-defined]
 
     @extend_schema(
-        request=InvestigateInput, responses={201: InvestigationEntrySerializer, **ERRORS}
+        request=CaseInvestigateInput, responses={201: InvestigationEntrySerializer, **ERRORS}
     )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def investigate(self, request: Request, pk: Any = None) -> Response:
@@ -223,11 +223,11 @@ class CaseDecisionActions:
 
         case = self.get_object()  # type: ignore[attr-defined]
         _may(request, "quality.add_investigationentry")
-        data = action_input(InvestigateInput, request)
+        data = action_input(CaseInvestigateInput, request)
         entry = investigation_record(actor=request.user, case=case, **data)
         return Response(InvestigationEntrySerializer(entry).data, status=201)
 
-    @extend_schema(request=DecideInput, responses={201: CaseDecisionSerializer, **ERRORS})
+    @extend_schema(request=CaseDecideInput, responses={201: CaseDecisionSerializer, **ERRORS})
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def decide(self, request: Request, pk: Any = None) -> Response:
         """The quality manager's signed decision (password re-entered). Outcomes: service_issue,
@@ -237,7 +237,7 @@ class CaseDecisionActions:
 
         case = self.get_object()  # type: ignore[attr-defined]
         _may(request, "quality.add_casedecision")
-        data = action_input(DecideInput, request)
+        data = action_input(CaseDecideInput, request)
         decision = case_decide(actor=request.user, case=case, **data)
         return Response(CaseDecisionSerializer(decision).data, status=201)
 

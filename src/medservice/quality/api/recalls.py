@@ -31,7 +31,7 @@ from medservice.installed_base.api.serializers import (
     TraceHoldSerializer,
     TraceLineSerializer,
 )
-from medservice.quality.choices import Disposition, NoticeChannel
+from medservice.quality.choices import Disposition, RecallNoticeChannel
 from medservice.quality.models import Recall, RecallDevice, RecallNotice, RecallRecipient
 from medservice.quality.recalls import (
     REPORT_KINDS,
@@ -179,7 +179,7 @@ class RecallDeviceSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class DecideInput(serializers.Serializer):
+class RecallDecideInput(serializers.Serializer):
     password = serializers.CharField(trim_whitespace=False)
     decided_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
@@ -190,7 +190,7 @@ class CancelInput(serializers.Serializer):
 
 class NoticeInput(serializers.Serializer):
     recipient = serializers.IntegerField(min_value=1)
-    channel = serializers.ChoiceField(choices=NoticeChannel.choices)
+    channel = serializers.ChoiceField(choices=RecallNoticeChannel.choices)
     sent_to = serializers.CharField(required=False, allow_blank=True, default="")
 
 
@@ -220,7 +220,7 @@ class EffectivenessInput(serializers.Serializer):
     note = serializers.CharField()
 
 
-class CloseInput(serializers.Serializer):
+class RecallCloseInput(serializers.Serializer):
     password = serializers.CharField(trim_whitespace=False)
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -248,13 +248,13 @@ def recall_viewset(resource: Any) -> type:
             recall.refresh_from_db()
             return Response(RecallSerializer(recall, context=self.get_serializer_context()).data)
 
-        @extend_schema(request=DecideInput, responses={200: RecallSerializer, **RESPONSES})
+        @extend_schema(request=RecallDecideInput, responses={200: RecallSerializer, **RESPONSES})
         @action(detail=True, methods=["post"])
         def decide(self, request: Request, pk: Any = None) -> Response:
             """The quality manager decides and signs (password): the clocks start, the affected
             list is frozen from the trace."""
             recall = self.get_object()
-            data = action_input(DecideInput, request)
+            data = action_input(RecallDecideInput, request)
             return self._answer(recall_decide(actor=request.user, recall=recall, **data))
 
         @extend_schema(request=CancelInput, responses={200: RecallSerializer, **RESPONSES})
@@ -315,12 +315,12 @@ def recall_viewset(resource: Any) -> type:
                 recall_check_effectiveness(actor=request.user, recall=recall, **data)
             )
 
-        @extend_schema(request=CloseInput, responses={200: RecallSerializer, **RESPONSES})
+        @extend_schema(request=RecallCloseInput, responses={200: RecallSerializer, **RESPONSES})
         @action(detail=True, methods=["post"])
         def close(self, request: Request, pk: Any = None) -> Response:
             """The quality manager closes and signs (password), once filed and checked."""
             recall = self.get_object()
-            data = action_input(CloseInput, request)
+            data = action_input(RecallCloseInput, request)
             return self._answer(recall_close(actor=request.user, recall=recall, **data))
 
         @extend_schema(responses={200: RecallRecipientSerializer(many=True)})
