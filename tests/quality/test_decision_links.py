@@ -1,15 +1,11 @@
-"""The decision outcomes that set off records owned by other areas (CAPA, adverse-event reports,
-quality accidents). They call those areas' services; in the decisions branch these are stubs
-that raise NotImplementedError, so these tests pass once the real implementations are merged.
-
-Assumed names (to align at merge): Capa (quality.models) has `kind` and `source_label`;
-AdverseEventReport has a `quality_case` foreign key with related_name "adverse_event_reports"
-and fields `market` and `outcome`; QualityAccident has a `quality_case` foreign key with
-related_name "quality_accidents"."""
+"""The decision outcomes that set off records owned by other areas of the quality app (CAPA,
+adverse-event reports, quality accidents), and the case's facts that those records follow
+(its awareness time, its retention)."""
 
 from __future__ import annotations
 
 import pytest
+from freezegun import freeze_time
 
 from medservice.accounts.choices import Role
 from medservice.core.models import Notification
@@ -117,3 +113,52 @@ def test_a_product_defect_notifies_supplier_and_manufacturer_and_opens_a_correct
     assert Capa.objects.get(source_label=case.number).kind == "corrective"
     # The batch stays on hold: a recall may follow.
     assert hold_active_for(device_model=setup["model"], batch_number="B2603") is not None
+
+
+def test_moving_the_awareness_earlier_moves_the_open_reports_due_time(
+    case, quality_manager, company
+):
+    import datetime
+
+    from medservice.quality.services import case_move_awareness
+
+    # Given a serious injury decided reportable in China: the report is due 20 days on
+    decide(case, quality_manager, outcome="reportable_ae", harm="serious_injury",
+           markets=["CN"], reportable_markets=["CN"])  # fmt: skip
+    report = case.adverse_event_reports.get()
+    due_before = report.report_due_at
+    # When the quality manager learns the company knew two days earlier
+    case_move_awareness(
+        actor=quality_manager, case=case,
+        awareness_at=case.awareness_at - datetime.timedelta(days=2),
+        reason="销售人员两天前已接到医院电话",
+    )  # fmt: skip
+    # Then the report, still a draft, counts from the new time
+    report.refresh_from_db()
+    assert report.awareness_at == case.awareness_at - datetime.timedelta(days=2)
+    assert report.report_due_at == due_before - datetime.timedelta(days=2)
+
+
+def test_a_case_is_kept_for_the_devices_expiry_plus_two_years_when_that_is_later(
+    company, hospital_a, setup
+):
+    import datetime
+
+    # Given a device expiring in 2033, of a model with a six-year service life, and a
+    # complaint about it on 2026-11-27
+    setup["model"].service_life_years = 6
+    setup["model"].save()
+    staff = user_with_role(Role.QUALITY_STAFF, company, username="qa3")
+    device = unit(setup, hospital_a, serial_number="KM8-0400")
+    device.expiry_date = datetime.date(2033, 6, 30)
+    device.save()
+    with freeze_time("2026-11-27 10:00:00+08:00"):
+        case = case_of(staff, device)
+    # Then each rule gives its date and the case is kept until the latest: two years after
+    # the expiry (R-DIST), later than five years (R-DIST) and the service life (R-ISO)
+    assert sorted(case.retention_dates()) == [
+        ("R-DIST", datetime.date(2031, 11, 27)),
+        ("R-DIST", datetime.date(2035, 6, 30)),
+        ("R-ISO", datetime.date(2032, 11, 27)),
+    ]
+    assert case.retain_until == datetime.date(2035, 6, 30)

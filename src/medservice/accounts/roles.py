@@ -158,27 +158,22 @@ QUALITY_STAFF_CASES = [
     "quality.change_qualitycase",
     "quality.contact_qualitycase",
     "quality.unmask_qualitycase",
-    # == decisions ==
     "quality.add_investigationentry",
     "quality.add_suppliernotice",
     "quality.change_suppliernotice",
     "quality.add_caseregulatorfeedback",
-    # == adverse_events ==
     "quality.add_adverseeventreport",
     "quality.change_adverseeventreport",
     "quality.submit_adverseeventreport",
     "quality.unmask_adverseeventreport",
-    # == recalls ==
     # Quality staff prepare recalls and run them; the quality manager decides and closes.
     "quality.add_recall",
     "quality.change_recall",
     "quality.run_recall",
-    # == capa ==
     "quality.add_capa",
     "quality.change_capa",
     "quality.verify_capa",
     "quality.review_trendsignal",
-    # == accidents ==
     "quality.add_qualityaccident",
     "quality.investigate_qualityaccident",
     "quality.report_qualityaccident",
@@ -188,6 +183,10 @@ QUALITY_MANAGE = ["quality.*"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.ADMINISTRATOR: [
+        # The legal clocks are configuration: the administrator keeps the rules current.
+        "quality.view_reportingrule",
+        "quality.add_reportingrule",
+        "quality.change_reportingrule",
         "work_orders.view_ratecard",
         "work_orders.add_ratecard",
         "work_orders.change_ratecard",

@@ -623,7 +623,7 @@ def report_update(
 def reports_awareness_moved(*, actor: Any, case: QualityCase, reason: str) -> list[Any]:
     """The case's awareness time moved (earlier, with a reason): every report of it not yet
     submitted takes the new time and its due time is recomputed, audited with the reason.
-    The lead calls this from `case_move_awareness`, inside its transaction."""
+    Called from `case_move_awareness`, inside its transaction."""
     moved = []
     for report in (
         AdverseEventReport.objects.select_for_update()

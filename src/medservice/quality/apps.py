@@ -15,37 +15,32 @@ class QualityConfig(AppConfig):
             permission="quality.view_qualitycase",
             order=60,
         ),
-        # == decisions ==
         NavItem(
             _("Supplier notices"),
             "quality:supplier-notices-list",
             permission="quality.view_suppliernotice",
             order=61,
         ),
-        # == adverse_events ==
         NavItem(
             _("Adverse-event reports"),
             "quality:adverse-event-reports-list",
             permission="quality.view_adverseeventreport",
-            order=61,
+            order=62,
         ),
-        # == recalls ==
         NavItem(_("Recalls"), "quality:recalls-list", permission="quality.view_recall", order=63),
         NavItem(_("Trace"), "quality:trace", permission="quality.view_recall", order=64),
-        # == capa ==
-        NavItem(_("CAPA"), "quality:capas-list", permission="quality.view_capa", order=64),
+        NavItem(_("CAPA"), "quality:capas-list", permission="quality.view_capa", order=65),
         NavItem(
             _("Trend signals"),
             "quality:trend-signals-open",
             permission="quality.view_trendsignal",
-            order=65,
+            order=66,
         ),
-        # == accidents ==
         NavItem(
             _("Quality accidents"),
             "quality:quality-accidents-list",
             permission="quality.view_qualityaccident",
-            order=65,
+            order=67,
         ),
     )
 

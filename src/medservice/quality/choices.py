@@ -18,9 +18,6 @@ class CaseStatus(models.TextChoices):
 OPEN_CASE_STATUSES = frozenset({CaseStatus.OPEN, CaseStatus.INVESTIGATING})
 
 
-# == decisions: investigation, decision, supplier and manufacturer notices, evidence hold, regulator feedback ==
-
-
 class InvestigationKind(models.TextChoices):
     TEST = "test", _("Test of the product")
     INSPECTION = "inspection", _("Inspection of the returned device")
@@ -42,6 +39,8 @@ class DecisionOutcome(models.TextChoices):
 
 
 class Market(models.TextChoices):
+    """Where the device was supplied: whose reporting law applies."""
+
     CN = "CN", _("China")
     US = "US", _("United States")
     EU = "EU", _("European Union")
@@ -100,17 +99,6 @@ class FeedbackChannel(models.TextChoices):
 class MessageChannel(models.TextChoices):
     EMAIL = "email", _("E-mail")
     SMS = "sms", _("SMS")
-
-
-# == adverse_events: adverse-event reports and their reporting rules ==
-
-
-class Market(models.TextChoices):
-    """Where the device was supplied: whose reporting law applies."""
-
-    CN = "CN", _("China")
-    US = "US", _("United States")
-    EU = "EU", _("European Union")
 
 
 # The harm an adverse event did: the same choice as the decision's.
@@ -184,7 +172,6 @@ class DeviceOrigin(models.TextChoices):
     IMPORTED = "imported", _("Imported")
 
 
-# == recalls: trace, stop-use notices and recalls ==
 class RecallKind(models.TextChoices):
     STOP_USE = "stop_use", _("Stop-use notice")
     RECALL = "recall", _("Recall")
@@ -236,9 +223,6 @@ class SignoffMeaning(models.TextChoices):
     CLOSURE = "closure", _("Recall closed")
 
 
-# == capa: CAPA and trend signals ==
-
-
 class CapaKind(models.TextChoices):
     CORRECTIVE = "corrective", _("Corrective action")
     PREVENTIVE = "preventive", _("Preventive action")
@@ -286,7 +270,6 @@ class SignalStatus(models.TextChoices):
 OPEN_SIGNAL_STATUSES = frozenset({SignalStatus.NEW, SignalStatus.ACKNOWLEDGED})
 
 
-# == accidents: quality accidents and retention of quality records ==
 class AccidentStatus(models.TextChoices):
     OPEN = "open", _("Recorded")
     INVESTIGATING = "investigating", _("Investigating")

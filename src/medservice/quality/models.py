@@ -6,17 +6,61 @@ complainant due within 24 hours (SOP-3)."""
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from medservice.catalog.choices import ProductType, RiskClass
 from medservice.core.crypto import EncryptedTextField, blind_index, mask_phone
-from medservice.core.models import AuditedModel, RetainedModel
+from medservice.core.models import AuditedModel, RetainedModel, SignableModel
 from medservice.core.retention import add_years
-from medservice.quality.choices import CaseSource, CaseStatus
+from medservice.quality.choices import (
+    AccidentSeverity,
+    AccidentStatus,
+    CapaKind,
+    CapaStatus,
+    CaseSource,
+    CaseStatus,
+    ClockUnit,
+    DecisionOutcome,
+    DeviceOrigin,
+    Disposition,
+    EventOutcome,
+    FeedbackChannel,
+    Harm,
+    InvestigationKind,
+    Market,
+    MessageChannel,
+    NoticeChannel,
+    NoticeReason,
+    NoticeRecipient,
+    NoticeStatus,
+    PlaceOfUse,
+    RecallClass,
+    RecallHandling,
+    RecallKind,
+    RecallNoticeChannel,
+    RecallStatus,
+    RegulatoryRole,
+    Relatedness,
+    ReportKind,
+    ReportStatus,
+    ReportTrigger,
+    RootCauseMethod,
+    SignalStatus,
+    SignoffMeaning,
+    SubmissionChannel,
+    TrendDimension,
+    VerificationResult,
+)
 from medservice.tickets.choices import Sex
 
 # Complaint records (R-DIST): at least five years where the device has no expiry.
@@ -161,34 +205,13 @@ class QualityCase(AuditedModel, RetainedModel):
         return self.contacted_at is None and self.contact_due_at <= timezone.now()
 
     def retention_dates(self) -> list[tuple[str, datetime.date]]:
-        aware = timezone.localdate(self.awareness_at) if self.awareness_at else None
-        if aware is None:
+        if self.awareness_at is None:
             return []
-        dates = [("R-DIST", add_years(aware, COMPLAINT_RECORD_MINIMUM_YEARS))]
-        model = self.device.device_model if self.device_id else self.device_model
-        if model is not None and model.implantable:
-            dates.append(("R-DIST", datetime.date.max))
-        return dates
-
-
-# == decisions: investigation, decision, supplier and manufacturer notices, evidence hold, regulator feedback ==
-
-from typing import Any  # noqa: E402
-
-from medservice.core.models import SignableModel  # noqa: E402
-from medservice.quality.choices import (  # noqa: E402
-    DecisionOutcome,
-    FeedbackChannel,
-    Harm,
-    InvestigationKind,
-    Market,
-    MessageChannel,
-    NoticeChannel,
-    NoticeReason,
-    NoticeRecipient,
-    NoticeStatus,
-    RegulatoryRole,
-)
+        return quality_record_retention_dates(
+            timezone.localdate(self.awareness_at),
+            device=self.device if self.device_id else None,
+            device_model=self.device_model,
+        )
 
 
 class _PartOfCaseRecord(RetainedModel):
@@ -476,22 +499,6 @@ class CaseMessage(AuditedModel, _PartOfCaseRecord):
         return mask_phone(self.address) if self.channel == MessageChannel.SMS else self.address
 
 
-# == adverse_events: adverse-event reports and their reporting rules ==
-from medservice.catalog.choices import ProductType, RiskClass  # noqa: E402
-from medservice.quality.choices import (  # noqa: E402
-    ClockUnit,
-    DeviceOrigin,
-    EventOutcome,
-    Market,
-    PlaceOfUse,
-    Relatedness,
-    ReportKind,
-    ReportStatus,
-    ReportTrigger,
-    SubmissionChannel,
-)
-
-
 class ReportingRule(AuditedModel):
     """One legal reporting deadline as configurable data (REGULATORY.md CN-AE-*, US-MDR-*,
     EU-V-*): in which market, for which trigger, how long after the awareness time, counted in
@@ -735,18 +742,6 @@ class AdverseEventReport(AuditedModel, RetainedModel):
             dates.append(("R-MDR", max(filter(None, [life_end, add_years(event, 2)]))))
         return dates
 
-
-# == recalls: trace, stop-use notices and recalls ==
-from medservice.core.models import SignableModel  # noqa: E402
-from medservice.quality.choices import (  # noqa: E402
-    Disposition,
-    RecallNoticeChannel,
-    RecallClass,
-    RecallHandling,
-    RecallKind,
-    RecallStatus,
-    SignoffMeaning,
-)
 
 # R-DIST / R-ISO: a recall record is kept as long as the sales and complaint records it acts on.
 RECALL_RECORD_MINIMUM_YEARS = 5
@@ -1022,21 +1017,6 @@ class RecallSignoff(AuditedModel, SignableModel):
         return f"{self.recall} · {self.get_meaning_display()}"
 
 
-# == capa: CAPA and trend signals ==
-
-from django.contrib.contenttypes.fields import GenericForeignKey  # noqa: E402
-from django.contrib.contenttypes.models import ContentType  # noqa: E402
-
-from medservice.core.models import SignableModel  # noqa: E402
-from medservice.quality.choices import (  # noqa: E402
-    CapaKind,
-    CapaStatus,
-    RootCauseMethod,
-    SignalStatus,
-    TrendDimension,
-    VerificationResult,
-)
-
 # R-ISO: QMS records (CAPA, trend analyses) are kept at least two years from their release.
 QMS_RECORD_MINIMUM_YEARS = 2
 
@@ -1253,16 +1233,6 @@ class TrendSignal(AuditedModel, RetainedModel):
             return []
         years = max(COMPLAINT_RECORD_MINIMUM_YEARS, _service_life_years(self))
         return [("R-ISO", add_years(self.month, years))]
-
-
-# == accidents: quality accidents and retention of quality records ==
-from decimal import Decimal  # noqa: E402
-from typing import Any  # noqa: E402
-
-from django.core.validators import MinValueValidator  # noqa: E402
-
-from medservice.core.models import SignableModel  # noqa: E402
-from medservice.quality.choices import AccidentSeverity, AccidentStatus  # noqa: E402
 
 
 def quality_record_retention_dates(

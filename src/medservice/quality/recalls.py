@@ -46,10 +46,10 @@ from medservice.core.numbering import number_next
 from medservice.core.workflow import Transition, allowed, transition
 from medservice.quality.choices import (
     Disposition,
-    RecallNoticeChannel,
     RecallClass,
     RecallHandling,
     RecallKind,
+    RecallNoticeChannel,
     SignoffMeaning,
 )
 from medservice.quality.choices import RecallStatus as S

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.dispatch import receiver
 
+from medservice.core.calendars import calendar_changed, calendar_year_confirmed
 from medservice.tickets.events import ticket_quality_flagged
 from medservice.work_orders.events import work_order_quality_flagged
 
@@ -24,13 +25,6 @@ def case_from_work_order(sender: Any, work_order: Any, **kwargs: Any) -> None:
     case_open_from_work_order(work_order=work_order)
 
 
-# == decisions: investigation, decision, supplier and manufacturer notices, evidence hold, regulator feedback ==
-
-
-# == adverse_events: adverse-event reports and their reporting rules ==
-from medservice.core.calendars import calendar_changed, calendar_year_confirmed  # noqa: E402
-
-
 @receiver(calendar_changed, dispatch_uid="quality.ae_calendar_changed")
 @receiver(calendar_year_confirmed, dispatch_uid="quality.ae_calendar_year_confirmed")
 def adverse_event_calendar_corrected(sender: Any, calendar_code: str, **kwargs: Any) -> None:
@@ -38,12 +32,3 @@ def adverse_event_calendar_corrected(sender: Any, calendar_code: str, **kwargs: 
     from medservice.quality.adverse_events import reports_recompute_for_calendar
 
     reports_recompute_for_calendar(calendar_code=calendar_code)
-
-
-# == recalls: trace, stop-use notices and recalls ==
-
-
-# == capa: CAPA and trend signals ==
-
-
-# == accidents: quality accidents and retention of quality records ==

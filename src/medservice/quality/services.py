@@ -268,6 +268,10 @@ def case_move_awareness(
         case.contact_due_at = awareness_at + datetime.timedelta(hours=contact_hours())
         with audit_context(actor=actor, reason=reason.strip()):
             case.save()
+        # The legal clocks of the case's reports not yet submitted move with it.
+        from medservice.quality.adverse_events import reports_awareness_moved
+
+        reports_awareness_moved(actor=actor, case=case, reason=reason.strip())
     return case
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 
+from django_tasks import task
+
 from medservice.core.scheduler import periodic_job
 
 
@@ -15,18 +17,12 @@ def contact_clock() -> dict[str, int]:
     return contact_clock_sweep()
 
 
-# == decisions: investigation, decision, supplier and manufacturer notices, evidence hold, regulator feedback ==
-
-
 @periodic_job("quality.notice-reminders", every=datetime.timedelta(hours=1))
 def notice_reminders() -> int:
     """Chase supplier and manufacturer notices not yet acknowledged, once per period."""
     from medservice.quality.decisions import notice_reminders_sweep
 
     return notice_reminders_sweep()
-
-
-from django_tasks import task  # noqa: E402
 
 
 @task()
@@ -67,9 +63,6 @@ def send_case_message(case_id: int, subject: str, text: str, email: str, phone: 
         message_backend().send(to=phone, text=text)
 
 
-# == adverse_events: adverse-event reports and their reporting rules ==
-
-
 @periodic_job("quality.adverse-event-clock", every=datetime.timedelta(minutes=5))
 def adverse_event_clock() -> dict[str, int]:
     """Warn before an adverse-event report falls due and escalate when it is late."""
@@ -78,16 +71,12 @@ def adverse_event_clock() -> dict[str, int]:
     return report_clock_sweep()
 
 
-# == recalls: trace, stop-use notices and recalls ==
 @periodic_job("quality.recall-deadlines", every=datetime.timedelta(minutes=15))
 def recall_deadlines() -> dict[str, int]:
     """Warn when recall notices (CN-RC-1) or the regulator filing (CN-RC-2) fall due."""
     from medservice.quality.recalls import recall_deadline_sweep
 
     return recall_deadline_sweep()
-
-
-# == capa: CAPA and trend signals ==
 
 
 @periodic_job("quality.capa-overdue-actions", every=datetime.timedelta(hours=1))
@@ -108,7 +97,6 @@ def trend_signals() -> dict[str, int]:
     return trends_evaluate()
 
 
-# == accidents: quality accidents and retention of quality records ==
 @periodic_job("quality.accident-report-clock", every=datetime.timedelta(minutes=5))
 def accident_report_clock() -> dict[str, int]:
     """Warn before and on breach of a quality accident's report deadline."""

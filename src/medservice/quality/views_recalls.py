@@ -31,10 +31,10 @@ from medservice.installed_base.models import Device
 from medservice.quality.api.recalls import RecallSerializer, report_response
 from medservice.quality.choices import (
     Disposition,
-    RecallNoticeChannel,
     RecallClass,
     RecallHandling,
     RecallKind,
+    RecallNoticeChannel,
 )
 from medservice.quality.models import QualityCase, Recall, RecallNotice
 from medservice.quality.recalls import (
