@@ -162,7 +162,8 @@ def test_reminders_go_once_per_period_until_the_notice_is_acknowledged(
         assert notice_reminders_sweep(now=NOW + datetime.timedelta(days=2)) == 1
         assert notice_reminders_sweep(now=NOW + datetime.timedelta(days=2, minutes=5)) == 0
     assert len(to_supplier()) == 2
-    assert to_supplier()[1].subject == f"Reminder: {notice.subject}"
+    # (in the notice language, Chinese by default, like the notice itself)
+    assert to_supplier()[1].subject == f"提醒：{notice.subject}"
     # Two days later still unacknowledged: the second reminder
     assert notice_reminders_sweep(now=NOW + datetime.timedelta(days=4)) == 1
     notice.refresh_from_db()

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from medservice.core.models import AuditedModel, RetainedModel
 from medservice.core.retention import add_years
@@ -133,7 +134,7 @@ class Device(AuditedModel, RetainedModel):
     expiry_date = models.DateField(_("expiry date"), null=True, blank=True)
     organization = models.ForeignKey(
         "customers.Organization",
-        verbose_name=_("owner"),
+        verbose_name=pgettext_lazy("device", "owner"),
         on_delete=models.PROTECT,
         related_name="devices",
     )

@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CaseSource(models.TextChoices):
@@ -169,7 +170,7 @@ class Relatedness(models.TextChoices):
 
 class DeviceOrigin(models.TextChoices):
     DOMESTIC = "domestic", _("Domestic")
-    IMPORTED = "imported", _("Imported")
+    IMPORTED = "imported", pgettext_lazy("origin", "Imported")
 
 
 class RecallKind(models.TextChoices):
@@ -261,7 +262,7 @@ class TrendDimension(models.TextChoices):
 
 
 class SignalStatus(models.TextChoices):
-    NEW = "new", _("New")
+    NEW = "new", pgettext_lazy("signal", "New")
     ACKNOWLEDGED = "acknowledged", _("Acknowledged")
     CAPA_OPENED = "capa_opened", _("CAPA opened")
     DISMISSED = "dismissed", _("Dismissed")

@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from medservice.catalog.choices import ProductType, RiskClass
 from medservice.core.crypto import EncryptedTextField, blind_index, mask_phone
@@ -266,7 +267,10 @@ class SupplierNotice(AuditedModel, _PartOfCaseRecord):
         related_name="supplier_notices",
     )  # fmt: skip
     recipient_kind = models.CharField(
-        _("to"), max_length=20, choices=NoticeRecipient.choices, db_index=True
+        pgettext_lazy("notice", "to"),
+        max_length=20,
+        choices=NoticeRecipient.choices,
+        db_index=True,
     )
     supplier = models.ForeignKey(
         "catalog.Supplier", verbose_name=_("supplier"), null=True, blank=True,
@@ -284,7 +288,10 @@ class SupplierNotice(AuditedModel, _PartOfCaseRecord):
         db_index=True,
     )  # fmt: skip
     channel = models.CharField(
-        _("sent by"), max_length=20, choices=NoticeChannel.choices, blank=True
+        pgettext_lazy("channel", "sent by"),
+        max_length=20,
+        choices=NoticeChannel.choices,
+        blank=True,
     )
     sent_to = models.CharField(
         _("sent to"), max_length=200, blank=True,
@@ -480,7 +487,9 @@ class CaseMessage(AuditedModel, _PartOfCaseRecord):
     complainant = models.BooleanField(_("to the complainant"), default=False)
     recipient_name = EncryptedTextField(_("recipient"), blank=True)
     address = EncryptedTextField(_("address or number"))
-    channel = models.CharField(_("channel"), max_length=10, choices=MessageChannel.choices)
+    channel = models.CharField(
+        pgettext_lazy("notice", "channel"), max_length=10, choices=MessageChannel.choices
+    )
     text = models.TextField(_("text"))
     sent_at = models.DateTimeField(_("sent at"))
 
@@ -508,7 +517,7 @@ class ReportingRule(AuditedModel):
     code = models.CharField(_("rule"), max_length=30, unique=True)
     market = models.CharField(_("market"), max_length=2, choices=Market.choices, db_index=True)
     trigger = models.CharField(_("trigger"), max_length=30, choices=ReportTrigger.choices)
-    amount = models.PositiveIntegerField(_("amount"))
+    amount = models.PositiveIntegerField(pgettext_lazy("period", "amount"))
     unit = models.CharField(_("unit"), max_length=20, choices=ClockUnit.choices)
     # Working days only: the code of the business calendar they are counted on (US: the US
     # federal holidays). A code, not a link, so the seeded rules need no calendar row to exist.
@@ -928,7 +937,9 @@ class RecallNotice(AuditedModel):
         RecallRecipient, verbose_name=_("recipient"), on_delete=models.CASCADE,
         related_name="notices",
     )  # fmt: skip
-    channel = models.CharField(_("channel"), max_length=10, choices=RecallNoticeChannel.choices)
+    channel = models.CharField(
+        pgettext_lazy("notice", "channel"), max_length=10, choices=RecallNoticeChannel.choices
+    )
     sent_at = models.DateTimeField(_("sent at"), db_index=True)
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("sent by"), null=True, blank=True,
@@ -1133,7 +1144,7 @@ class CapaAction(AuditedModel):
     capa = models.ForeignKey(
         Capa, verbose_name=_("CAPA"), on_delete=models.CASCADE, related_name="actions"
     )
-    description = models.TextField(_("action"))
+    description = models.TextField(pgettext_lazy("capa", "action"))
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT,
         related_name="capa_actions",
