@@ -113,3 +113,15 @@ def test_the_notice_list_paginates_in_a_fixed_number_of_queries(
         response = client.get("/quality/supplier-notices/")
     assert response.status_code == 200
     assert case.supplier_notices.get().number in response.content.decode()
+
+
+def test_the_case_page_has_no_duplicate_element_ids(client, quality_manager, case):
+    import re
+    from collections import Counter
+
+    # Given the quality manager, who sees every form on an open case's page
+    client.force_login(quality_manager)
+    html = client.get(f"/quality/quality-cases/{case.pk}/").content.decode()
+    # Then each id is used once (labels and scripts find the right field)
+    counts = Counter(re.findall(r'\sid="([^"]+)"', html))
+    assert [name for name, count in counts.items() if count > 1] == []

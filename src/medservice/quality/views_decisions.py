@@ -388,7 +388,8 @@ def case_page_context(case: QualityCase, user: Any, bound: dict[str, Any]) -> di
     from medservice.core.signatures import signatures_of
 
     def form(name: str) -> forms.Form:
-        return bound.get(name) or _styled(CASE_FORMS[name]())
+        # Several forms share field names (reason, note) on one page: ids must stay unique.
+        return bound.get(name) or _styled(CASE_FORMS[name](auto_id=f"id_{name}_%s"))
 
     is_open = case.status in ("open", "investigating")
     decision = getattr(case, "decision", None)
@@ -448,7 +449,7 @@ def _case_action(
         case = _scoped_case(request, pk)
         if not request.user.has_perm(CASE_PERMISSIONS[name]):
             raise PermissionDenied
-        form = _styled(CASE_FORMS[name](request.POST))
+        form = _styled(CASE_FORMS[name](request.POST, auto_id=f"id_{name}_%s"))
         if not form.is_valid():
             return _case_again(request, case, 400, **{name: form})
         try:
