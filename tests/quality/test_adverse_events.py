@@ -138,6 +138,19 @@ def test_each_market_and_trigger_has_its_exact_due_time(device, quality_staff, d
     assert report.quality_case is None
 
 
+@pytest.mark.parametrize(
+    ("role", "rule"),
+    [("registrant", "US-MDR-1"), ("agent", "US-MDR-3"), ("user", "US-MDR-3")],
+)
+def test_the_us_rule_follows_the_companys_role(device, quality_staff, settings, role, rule):
+    # Given the company as a manufacturer (registrant), an importer (agent) or a user facility
+    settings.QUALITY_REGULATORY_ROLE = role
+    # When a US death is reported
+    report = report_at(AWARE, actor=quality_staff, device=device, market="US", outcome="death")
+    # Then the manufacturer has 30 days, importers and user facilities 10 work days
+    assert report.rule.code == rule
+
+
 def test_us_five_work_days_skip_thanksgiving(device, quality_staff):
     # Given awareness on Wed 2026-11-25 22:00 Shanghai (09:00 in New York, US-MDR-2)
     aware = shanghai(2026, 11, 25, 22, 0)

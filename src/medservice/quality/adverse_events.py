@@ -145,8 +145,9 @@ def trigger_default(*, market: str, outcome: str, group_event: bool, event_abroa
     """The trigger a report's facts point to; quality staff may choose a stricter one
     (remedial action, public-health threat)."""
     if market == Market.US:
-        # US-MDR-3 binds user facilities and importers, US-MDR-1 manufacturers.
-        if regulatory_role() in {"distributor", "user"}:
+        # US-MDR-3 binds user facilities and importers (an agent of a foreign registrant
+        # imports), US-MDR-1 manufacturers.
+        if regulatory_role() in {"agent", "distributor", "user"}:
             return ReportTrigger.USER_FACILITY
         return ReportTrigger.MANUFACTURER
     if market == Market.EU:
