@@ -27,6 +27,12 @@ class QualityConfig(AppConfig):
             permission="quality.view_adverseeventreport",
             order=62,
         ),
+        NavItem(
+            _("Reporting rules"),
+            "quality:reporting-rules-list",
+            permission="quality.change_reportingrule",
+            order=62,
+        ),
         NavItem(_("Recalls"), "quality:recalls-list", permission="quality.view_recall", order=63),
         NavItem(_("Trace"), "quality:trace", permission="quality.view_recall", order=64),
         NavItem(_("CAPA"), "quality:capas-list", permission="quality.view_capa", order=65),
@@ -46,6 +52,7 @@ class QualityConfig(AppConfig):
 
     def ready(self) -> None:
         from medservice.quality import (  # noqa: F401  (registration)
+            demo,
             receivers,
             resources,
             tasks,
