@@ -508,7 +508,9 @@ def recall_notice_send(
     with transaction.atomic():
         _locked_for("send-notice", recipient.recall, actor)
         recipient = (
-            RecallRecipient.objects.select_for_update()
+            # Lock the recipient's row only: PostgreSQL locks no row of an outer join's
+            # nullable side (the contact).
+            RecallRecipient.objects.select_for_update(of=("self",))
             .select_related(
                 "recall__device_model", "recall__responsible", "organization", "contact"
             )
@@ -624,7 +626,7 @@ def recall_device_dispose(
     with transaction.atomic():
         recall = _locked_for("dispose", entry.recall, actor)
         entry = (
-            RecallDevice.objects.select_for_update()
+            RecallDevice.objects.select_for_update(of=("self",))
             .select_related("device__device_model", "device__organization", "recipient__contact")
             .get(pk=entry.pk)
         )
