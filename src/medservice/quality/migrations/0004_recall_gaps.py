@@ -3,6 +3,15 @@
 from django.db import migrations, models
 
 
+def ended_at_backfill(apps, schema_editor):
+    """A recall whose effectiveness was checked before CN-RC-3 was kept has ended then: so its
+    summary report can be recorded and the recall closed (no due time is invented for it)."""
+    Recall = apps.get_model("quality", "Recall")
+    Recall.objects.filter(ended_at__isnull=True, effectiveness_checked_at__isnull=False).update(
+        ended_at=models.F("effectiveness_checked_at")
+    )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -45,4 +54,5 @@ class Migration(migrations.Migration):
             name='summary_warned_at',
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
+        migrations.RunPython(ended_at_backfill, migrations.RunPython.noop),
     ]
