@@ -40,6 +40,7 @@ from medservice.quality.recalls import (
     recall_notice_send,
     recall_progress,
     recall_record_filing,
+    recall_record_summary,
 )
 from medservice.work_orders.models import WorkOrder
 from tests.factories import PASSWORD
@@ -343,6 +344,10 @@ def test_closing_needs_the_filing_and_the_effectiveness_check_and_the_manager(
     recall_check_effectiveness(
         actor=quality_manager, recall=decided, effective=True, note="回访4家用户，全部已停用并整改"
     )
+    # CN-RC-3: the summary report comes after the check and before the closure
+    recall_record_summary(
+        actor=quality_staff, recall=decided, submitted_at=None, reference="沪召总2026-018"
+    )
     with pytest.raises(PermissionDeniedError):
         recall_close(actor=quality_staff, recall=decided, password=PASSWORD)
     recall = recall_close(actor=quality_manager, recall=decided, password=PASSWORD)
@@ -548,3 +553,315 @@ def test_a_recall_from_a_case_page_through_to_a_decision_in_the_browser_pages(
     detail = client.get(f"/quality/recalls/{recall.pk}/").content.decode()
     assert "25.0% done (1/4 devices)" in detail
     assert WorkOrder.objects.get(source_reference=recall.number).number in detail
+
+
+# --- Dispositions change the device in the installed base ---------------------------------------
+
+
+def test_returned_and_destroyed_devices_become_recalled_and_scrapped_audited(
+    decided, quality_staff
+):
+    from medservice.core.models import AuditEvent
+
+    # Given four affected devices, all installed
+    entries = {e.device.serial_number: e for e in decided.devices.select_related("device")}
+    assert {e.device.status for e in entries.values()} == {"installed"}
+    before = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
+    # When each gets a different disposition
+    for serial, disposition in (
+        ("KM-0001", "returned"), ("KM-0002", "destroyed"),
+        ("KM-0003", "corrected_on_site"), ("KM-0004", "not_found"),
+    ):  # fmt: skip
+        recall_device_dispose(actor=quality_staff, entry=entries[serial], disposition=disposition)
+    # Then returned is recalled, destroyed is scrapped; not found is left as it was, and so is
+    # corrected on site by the disposition (its recall work order puts it under repair)
+    statuses = dict(
+        RecallDevice.objects.filter(recall=decided).values_list(
+            "device__serial_number", "device__status"
+        )
+    )
+    assert statuses == {
+        "KM-0001": "recalled", "KM-0002": "scrapped", "KM-0003": "under_repair",
+        "KM-0004": "installed",
+    }  # fmt: skip
+    # And each status change is in the device's audit trail: who, why, old and new value
+    for serial, new in (("KM-0001", "recalled"), ("KM-0002", "scrapped")):
+        events = AuditEvent.objects.filter(
+            object_type="installed_base.device", object_id=str(entries[serial].device_id),
+            id__gt=before,
+        )  # fmt: skip
+        assert [(e.action, e.detail, e.actor_id, e.reason, e.changes) for e in events] == [
+            (
+                "transition", "status", quality_staff.pk,
+                f"Recall {decided.number}: {'Returned' if new == 'recalled' else 'Destroyed'}.",
+                {"status": ["installed", new]},
+            )
+        ]  # fmt: skip
+    assert not AuditEvent.objects.filter(
+        object_type="installed_base.device", object_id=str(entries["KM-0004"].device_id),
+        id__gt=before,
+    ).exists()  # fmt: skip
+
+
+def test_a_device_under_an_evidence_hold_is_not_altered_by_a_disposition(
+    decided, quality_staff, api, client
+):
+    from medservice.installed_base.choices import HoldKind, HoldScope
+    from medservice.installed_base.services import HeldError, hold_place
+
+    # Given KM-0001 is kept as evidence of a serious incident (EU MDR art. 89)
+    entry = decided.devices.select_related("device").get(device__serial_number="KM-0001")
+    hold_place(
+        actor=None, scope=HoldScope.DEVICE, kind=HoldKind.EVIDENCE, device=entry.device,
+        reason="严重伤害事件证据保全",
+    )  # fmt: skip
+    # When it is recorded returned (API), destroyed (service) or corrected on site (page)
+    refused = api.as_user(quality_staff).post(
+        f"/api/v1/recalls/{decided.pk}/dispose/",
+        {"device": entry.pk, "disposition": "returned"}, format="json",
+    )  # fmt: skip
+    # Then each is refused with 409, saying why
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "on_hold")
+    assert refused.json()["error"]["message"] == (
+        f"{entry.device} is under an evidence hold (严重伤害事件证据保全) and may not be "
+        "altered: the disposition “Returned” is refused until the quality manager releases "
+        "the hold."
+    )
+    with pytest.raises(HeldError):
+        recall_device_dispose(actor=quality_staff, entry=entry, disposition="destroyed")
+    client.force_login(quality_staff)
+    page = client.post(f"/quality/recalls/{decided.pk}/act/dispose/",
+                       {"device": entry.pk, "disposition": "corrected_on_site"})  # fmt: skip
+    assert page.status_code == 409
+    assert "under an evidence hold (严重伤害事件证据保全)" in page.content.decode()
+    # And nothing changed: no disposition, no work order, the device still installed
+    entry.refresh_from_db()
+    entry.device.refresh_from_db()
+    assert (entry.disposition, entry.work_order_id, entry.device.status) == ("", None, "installed")
+    assert not WorkOrder.objects.filter(device=entry.device).exists()
+    # "Not found" does not touch the device, so it may still be recorded
+    entry = recall_device_dispose(actor=quality_staff, entry=entry, disposition="not_found")
+    assert entry.disposition == "not_found"
+
+
+# --- CN-RC-3: the summary evaluation report --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ended_at", "summary_due"),
+    [
+        # Thursday 12 February 2026, before the Spring Festival: Fri 13, Sat 14 (make-up
+        # working day), 15-23 February off, Tue 24 ... Fri 27, Sat 28 (make-up), Mon 2 March,
+        # Tue 3, Wed 4 March: the 10th working day. Without 调休 it would be 26 February.
+        (at(2026, 2, 12, 10, 0), at(2026, 3, 4, 10, 0)),
+        # An ordinary fortnight.
+        (at(2026, 3, 10, 16, 45), at(2026, 3, 24, 16, 45)),
+    ],
+)
+def test_the_summary_report_is_due_ten_working_days_after_the_recall_ends(ended_at, summary_due):
+    from medservice.quality.recalls import recall_summary_due
+
+    due, unconfirmed = recall_summary_due(ended_at)
+    assert (due, unconfirmed) == (summary_due, frozenset())
+
+
+def test_the_summary_working_days_are_a_setting(settings):
+    from medservice.quality.recalls import recall_summary_due
+
+    # CN-RC-3 is unverified: QUALITY_RECALL_SUMMARY_WORKING_DAYS changes it (Tue 10 March +
+    # 15 working days is Tue 31 March)
+    settings.QUALITY_RECALL_SUMMARY_WORKING_DAYS = 15
+    assert recall_summary_due(at(2026, 3, 10, 9, 0))[0] == at(2026, 3, 31, 9, 0)
+
+
+@pytest.fixture
+def ended(draft, quality_manager, quality_staff):
+    """A recall decided on 2 February 2026, filed, every recipient notified, whose
+    effectiveness check (the recall's end) is recorded on Thursday 12 February 10:00."""
+    with freeze_time(at(2026, 2, 2, 10, 0)):
+        recall = recall_decide(actor=quality_manager, recall=draft, password=PASSWORD)
+        recall_record_filing(actor=quality_staff, recall=recall, filed_at=None, reference="F-1")
+    # The notices' clock is another test's: here every recipient was told at once
+    RecallRecipient.objects.filter(recall=recall).update(notified_at=at(2026, 2, 2, 11, 0))
+    with freeze_time(at(2026, 2, 12, 10, 0)):
+        return recall_check_effectiveness(
+            actor=quality_manager, recall=recall, effective=True, note="回访4家用户，全部已整改"
+        )
+
+
+def test_the_effectiveness_check_ends_the_recall_and_stores_the_summary_due_time(
+    ended, quality_manager
+):
+    ended.refresh_from_db()
+    assert (ended.ended_at, ended.summary_due_at, ended.summary_due_unconfirmed) == (
+        at(2026, 2, 12, 10, 0), at(2026, 3, 4, 10, 0), False,
+    )  # fmt: skip
+    # A re-check later does not move the legal clock later
+    with freeze_time(at(2026, 2, 20, 9, 0)):
+        recall_check_effectiveness(
+            actor=quality_manager, recall=ended, effective=True, note="再次回访"
+        )
+    ended.refresh_from_db()
+    assert (ended.effectiveness_checked_at, ended.ended_at, ended.summary_due_at) == (
+        at(2026, 2, 20, 9, 0), at(2026, 2, 12, 10, 0), at(2026, 3, 4, 10, 0),
+    )  # fmt: skip
+
+
+def test_the_summary_clock_warns_at_75_percent_and_on_breach_once_each(ended, quality_staff):
+    from medservice.quality.tasks import recall_deadlines
+
+    # 20 days from 12 February 10:00 to 4 March 10:00: 75% is 15 days, 27 February 10:00.
+    # The job runs twice at each moment: once each.
+    with freeze_time(at(2026, 2, 27, 9, 59)):
+        assert [recall_deadlines(), recall_deadlines()] == [{"warned": 0, "breached": 0}] * 2
+    with freeze_time(at(2026, 2, 27, 10, 0)):
+        assert [recall_deadlines(), recall_deadlines()] == [
+            {"warned": 1, "breached": 0}, {"warned": 0, "breached": 0},
+        ]  # fmt: skip
+    with freeze_time(at(2026, 3, 4, 9, 59)):
+        assert recall_deadlines() == {"warned": 0, "breached": 0}
+    with freeze_time(at(2026, 3, 4, 10, 0)):
+        assert [recall_deadlines(), recall_deadlines()] == [
+            {"warned": 0, "breached": 1}, {"warned": 0, "breached": 0},
+        ]  # fmt: skip
+    ended.refresh_from_db()
+    assert (ended.summary_warned_at, ended.summary_breached_at) == (
+        at(2026, 2, 27, 10, 0), at(2026, 3, 4, 10, 0),
+    )  # fmt: skip
+    notes = list(
+        Notification.objects.filter(recipient=quality_staff)
+        .order_by("pk")
+        .values_list("subject", "body")
+    )
+    assert notes == [
+        (
+            f"{ended.number}: the summary report is due soon",
+            f"The summary evaluation report of recall {ended.number} is due at the regulator "
+            "by 2026-03-04 10:00 (CN-RC-3).",
+        ),
+        (
+            f"{ended.number}: the summary report is overdue",
+            f"The summary evaluation report of recall {ended.number} was due by "
+            "2026-03-04 10:00 (CN-RC-3) and is not recorded.",
+        ),
+    ]
+
+
+def test_a_submitted_summary_stops_its_clock(ended, quality_staff):
+    with freeze_time(at(2026, 2, 20, 15, 0)):
+        recall_record_summary(actor=quality_staff, recall=ended, submitted_at=None,
+                              reference="S-1")  # fmt: skip
+    assert recall_deadline_sweep(now=at(2026, 3, 5, 12, 0)) == {"warned": 0, "breached": 0}
+
+
+def test_the_summary_needs_the_end_a_reference_and_a_plausible_time(
+    decided, quality_staff, quality_manager
+):
+    # Before the effectiveness check the recall has not ended: wrong state
+    with pytest.raises(InvalidTransitionError) as early:
+        recall_record_summary(actor=quality_staff, recall=decided, submitted_at=None,
+                              reference="S-1")  # fmt: skip
+    assert early.value.message == (
+        "Record the effectiveness check first: the summary report evaluates the ended recall."
+    )
+    recall = recall_check_effectiveness(
+        actor=quality_manager, recall=decided, effective=True, note="全部回执"
+    )
+    recall.refresh_from_db()
+    with pytest.raises(InvalidInputError) as refused:
+        recall_record_summary(actor=quality_staff, recall=recall,
+                              submitted_at=recall.ended_at + datetime.timedelta(days=2),
+                              reference=" ")  # fmt: skip
+    assert sorted(refused.value.fields) == ["reference", "submitted_at"]
+    with pytest.raises(InvalidInputError) as before:
+        recall_record_summary(actor=quality_staff, recall=recall,
+                              submitted_at=recall.ended_at - datetime.timedelta(hours=1),
+                              reference="S-1")  # fmt: skip
+    assert before.value.fields == {
+        "submitted_at": ["The summary report cannot be submitted before the recall ended."]
+    }
+    recall.refresh_from_db()
+    assert (recall.summary_submitted_at, recall.summary_reference) == (None, "")
+
+
+def test_closing_is_refused_before_the_summary_and_allowed_after(
+    decided, quality_staff, quality_manager
+):
+    recall_record_filing(actor=quality_staff, recall=decided, filed_at=None, reference="F-1")
+    recall_check_effectiveness(
+        actor=quality_manager, recall=decided, effective=True, note="全部回执"
+    )
+    # Filed and checked, but the summary report is not submitted: 409 naming it
+    with pytest.raises(InvalidTransitionError) as refused:
+        recall_close(actor=quality_manager, recall=decided, password=PASSWORD)
+    assert refused.value.message == (
+        "Record the summary report to the regulator before closing the recall."
+    )
+    decided.refresh_from_db()
+    assert (decided.status, decided.signoffs.count()) == ("in_progress", 1)
+    recall_record_summary(actor=quality_staff, recall=decided, submitted_at=None,
+                          reference="沪召总2026-018")  # fmt: skip
+    recall = recall_close(actor=quality_manager, recall=decided, password=PASSWORD)
+    recall.refresh_from_db()
+    assert (recall.status, recall.summary_reference) == ("closed", "沪召总2026-018")
+    closure = recall.signoffs.get(meaning="closure")
+    assert "沪召总2026-018" in closure.statement
+
+
+def test_the_api_records_the_summary_for_quality_staff_only(
+    api, decided, quality_staff, quality_manager, manager
+):
+    url = f"/api/v1/recalls/{decided.pk}/record-summary/"
+    staff = api.as_user(quality_staff)
+    # Before the end: 409 saying why
+    early = staff.post(url, {"reference": "S-1"}, format="json")
+    assert (early.status_code, early.json()["error"]["code"]) == (409, "invalid_transition")
+    recall_record_filing(actor=quality_staff, recall=decided, filed_at=None, reference="F-1")
+    checked = api.as_user(quality_manager).post(
+        f"/api/v1/recalls/{decided.pk}/check-effectiveness/",
+        {"effective": True, "note": "全部回执"}, format="json",
+    )  # fmt: skip
+    body = checked.json()
+    assert body["summary_due_at"] is not None and body["ended_at"] is not None
+    assert "record-summary" in staff.get(f"/api/v1/recalls/{decided.pk}/").json()["actions"]
+    # Closing before the summary: 409
+    closing = api.as_user(quality_manager).post(
+        f"/api/v1/recalls/{decided.pk}/close/", {"password": PASSWORD}, format="json"
+    )
+    assert closing.status_code == 409
+    assert closing.json()["error"]["message"] == (
+        "Record the summary report to the regulator before closing the recall."
+    )
+    # A service manager reads recalls but may not record the summary
+    assert api.as_user(manager).post(url, {"reference": "S-1"}, format="json").status_code == 403
+    missing = staff.post(url, {}, format="json")
+    assert (missing.status_code, list(missing.json()["error"]["fields"])) == (400, ["reference"])
+    done = staff.post(url, {"reference": "沪召总2026-018"}, format="json")
+    assert done.status_code == 200
+    assert done.json()["summary_reference"] == "沪召总2026-018"
+    assert done.json()["summary_submitted_at"] is not None
+    closed = api.as_user(quality_manager).post(
+        f"/api/v1/recalls/{decided.pk}/close/", {"password": PASSWORD}, format="json"
+    )
+    assert (closed.status_code, closed.json()["status"]) == (200, "closed")
+
+
+def test_the_recall_page_shows_the_summary_due_badge_and_its_form(ended, quality_staff, client):
+    client.force_login(quality_staff)
+    page = client.get(f"/quality/recalls/{ended.pk}/").content.decode()
+    assert 'id="summary-due"' in page and "Summary report due 2026-03-04 10:00" in page
+    assert 'data-action="record-summary"' in page
+    # A bad submission is explained on the page, nothing saved
+    bad = client.post(f"/quality/recalls/{ended.pk}/act/record-summary/", {"reference": ""})
+    assert bad.status_code == 400
+    with freeze_time(at(2026, 2, 24, 16, 0)):
+        done = client.post(f"/quality/recalls/{ended.pk}/act/record-summary/",
+                           {"reference": "沪召总2026-018", "submitted_at": "2026-02-24T15:30"})  # fmt: skip
+    assert done.status_code == 302
+    ended.refresh_from_db()
+    assert (ended.summary_submitted_at, ended.summary_reference) == (
+        at(2026, 2, 24, 15, 30), "沪召总2026-018",
+    )  # fmt: skip
+    page = client.get(f"/quality/recalls/{ended.pk}/").content.decode()
+    assert "submitted 2026-02-24 15:30 (沪召总2026-018)" in page
+    assert 'class="badge text-bg-success" id="summary-due"' in page

@@ -760,7 +760,8 @@ class Recall(AuditedModel, RetainedModel):
     """A stop-use notice or a recall (暂停使用通知 / 医疗器械召回) of one model's batch, serial
     range or UDI: the decision with its class and the legal clocks counting from it (notices to
     distributors and users, CN-RC-1; the filing with the regulator, CN-RC-2), the customers and
-    devices it reaches, and its effectiveness check and closure."""
+    devices it reaches, its effectiveness check (the recall's end), the summary evaluation
+    report to the regulator counting from that end (CN-RC-3), and its closure."""
 
     number = models.CharField(_("number"), max_length=30, unique=True, editable=False)
     kind = models.CharField(_("kind"), max_length=20, choices=RecallKind.choices)
@@ -822,6 +823,21 @@ class Recall(AuditedModel, RetainedModel):
         settings.AUTH_USER_MODEL, verbose_name=_("effectiveness checked by"), null=True,
         blank=True, on_delete=models.PROTECT, related_name="+",
     )  # fmt: skip
+    # The recall ends with its first effectiveness check; CN-RC-3 (unverified) counts from it:
+    # the summary evaluation report (召回总结评估报告) to the regulator, due in working days.
+    ended_at = models.DateTimeField(_("recall ended at"), null=True, blank=True)
+    summary_due_at = models.DateTimeField(
+        _("summary report due"), null=True, blank=True, db_index=True
+    )
+    summary_due_unconfirmed = models.BooleanField(
+        _("summary report due date provisional"), default=False
+    )
+    summary_warned_at = models.DateTimeField(null=True, blank=True, editable=False)
+    summary_breached_at = models.DateTimeField(null=True, blank=True, editable=False)
+    summary_submitted_at = models.DateTimeField(
+        _("summary report submitted at"), null=True, blank=True
+    )
+    summary_reference = models.CharField(_("summary report reference"), max_length=100, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("closed by"), null=True, blank=True,

@@ -9,8 +9,11 @@ recipient per customer organisation (contact, quantity delivered) and every devi
 
 Quality staff then send notices (e-mail, SMS, printed letter — each with its proof), record
 each recipient's acknowledgement and quantities, and each device's disposition (corrected on
-site through a recall work order, returned, destroyed, not found). The quality manager records
-the effectiveness check and closes the recall with a second signature.
+site through a recall work order, returned, destroyed, not found; a returned device becomes
+"recalled" and a destroyed one "scrapped" in the installed base, never under an evidence hold).
+The quality manager records the effectiveness check, which ends the recall and starts CN-RC-3
+(the summary evaluation report to the regulator within 10 working days, same calendar); the
+recall closes, with a second signature, once the filing, the check and the summary are recorded.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from medservice.core.errors import (
 from medservice.core.notifications import notify
 from medservice.core.numbering import number_next
 from medservice.core.workflow import Transition, allowed, transition
+from medservice.installed_base.choices import DeviceStatus
 from medservice.quality.choices import (
     Disposition,
     RecallClass,
@@ -71,6 +75,9 @@ WARN_FRACTION = Decimal("0.75")
 NOTICE_DAYS_DEFAULT = {RecallClass.CLASS_I: 1, RecallClass.CLASS_II: 3, RecallClass.CLASS_III: 7}
 # CN-RC-2: investigation report and recall plan to the regulator within 5 working days.
 FILING_WORKING_DAYS_DEFAULT = 5
+# CN-RC-3 (unverified, so configurable: QUALITY_RECALL_SUMMARY_WORKING_DAYS): the summary
+# evaluation report to the regulator within 10 working days after the recall ends.
+SUMMARY_WORKING_DAYS_DEFAULT = 10
 
 
 def notice_days(recall_class: str) -> int:
@@ -82,6 +89,13 @@ def notice_days(recall_class: str) -> int:
 def filing_working_days() -> int:
     """CN-RC-2: working days from the decision within which the regulator is told."""
     return int(getattr(settings, "QUALITY_RECALL_FILING_WORKING_DAYS", FILING_WORKING_DAYS_DEFAULT))
+
+
+def summary_working_days() -> int:
+    """CN-RC-3: working days from the recall's end within which the summary report is due."""
+    return int(
+        getattr(settings, "QUALITY_RECALL_SUMMARY_WORKING_DAYS", SUMMARY_WORKING_DAYS_DEFAULT)
+    )
 
 
 def recall_calendar_code() -> str:
@@ -98,25 +112,44 @@ class RecallDue:
     unconfirmed_years: frozenset[int]
 
 
-def recall_due_times(decided_at: datetime.datetime, recall_class: str) -> RecallDue:
-    """The due times counted from the decision: the notices after `notice_days` calendar days
-    (CN-RC-1), the filing after `filing_working_days` working days on the business calendar
-    (CN-RC-2), both at the decision's time of day (REGULATORY.md: "same time of day; working
-    days skip non-working days")."""
+def _recall_calendar() -> Any:
     from medservice.core.calendars import calendar_default_ensure, calendar_load
 
     code = recall_calendar_code()
     if code == "CN":
         calendar_default_ensure()
-    calendar = calendar_load(code)
-    notify_due = add_calendar_days(decided_at, notice_days(recall_class), calendar.time_zone)
-    local = decided_at.astimezone(calendar.zone)
-    filing_day = add_working_days(local.date(), filing_working_days(), calendar)
-    filing_due = datetime.datetime.combine(filing_day, local.timetz()).astimezone(datetime.UTC)
+    return calendar_load(code)
+
+
+def _working_days_after(
+    start: datetime.datetime, days: int, calendar: Any
+) -> tuple[datetime.datetime, frozenset[int]]:
+    """`days` working days after `start` at its time of day (REGULATORY.md: "same time of day;
+    working days skip non-working days"), with the years counted across whose holidays were
+    not yet published (the due time is then provisional)."""
+    local = start.astimezone(calendar.zone)
+    day = add_working_days(local.date(), days, calendar)
+    due = datetime.datetime.combine(day, local.timetz()).astimezone(datetime.UTC)
     unconfirmed = frozenset(
-        year for year in range(local.year, filing_day.year + 1) if not calendar.is_confirmed(year)
+        year for year in range(local.year, day.year + 1) if not calendar.is_confirmed(year)
     )
+    return due, unconfirmed
+
+
+def recall_due_times(decided_at: datetime.datetime, recall_class: str) -> RecallDue:
+    """The due times counted from the decision: the notices after `notice_days` calendar days
+    (CN-RC-1), the filing after `filing_working_days` working days on the business calendar
+    (CN-RC-2), both at the decision's time of day."""
+    calendar = _recall_calendar()
+    notify_due = add_calendar_days(decided_at, notice_days(recall_class), calendar.time_zone)
+    filing_due, unconfirmed = _working_days_after(decided_at, filing_working_days(), calendar)
     return RecallDue(notify_due, filing_due, unconfirmed)
+
+
+def recall_summary_due(ended_at: datetime.datetime) -> tuple[datetime.datetime, frozenset[int]]:
+    """CN-RC-3: the summary evaluation report is due `summary_working_days` working days after
+    the recall ends, on the same business calendar and clock as the CN-RC-2 filing."""
+    return _working_days_after(ended_at, summary_working_days(), _recall_calendar())
 
 
 # --- The workflow -------------------------------------------------------------------------------
@@ -124,16 +157,27 @@ def recall_due_times(decided_at: datetime.datetime, recall_class: str) -> Recall
 RUNNING = frozenset({S.IN_PROGRESS})
 
 
-def _filed_and_checked(recall: Recall, user: Any) -> str:
+def _filed_checked_and_summarised(recall: Recall, user: Any) -> str:
     missing = []
     if recall.filed_at is None:
         missing.append(_("the filing with the regulator"))
     if recall.effectiveness_checked_at is None:
         missing.append(_("the effectiveness check"))
+    if recall.summary_submitted_at is None:
+        # CN-RC-3: the summary evaluation report is part of the recall's record.
+        missing.append(_("the summary report to the regulator"))
     if missing:
         return _("Record %(missing)s before closing the recall.") % {
             "missing": _(" and ").join(str(item) for item in missing)
         }
+    return ""
+
+
+def _ended(recall: Recall, user: Any) -> str:
+    if recall.ended_at is None:
+        return _(
+            "Record the effectiveness check first: the summary report evaluates the ended recall."
+        )
     return ""
 
 
@@ -167,9 +211,14 @@ RECALL_TRANSITIONS: dict[str, Transition] = {
         sources=RUNNING, target=None, permission="quality.decide_recall",
         label=gettext_lazy("Record the effectiveness check"),
     ),
+    "record-summary": Transition(
+        sources=RUNNING, target=None, permission="quality.run_recall",
+        label=gettext_lazy("Record the summary report"), guard=_ended,
+    ),
     "close": Transition(
         sources=RUNNING, target=S.CLOSED, permission="quality.decide_recall",
-        label=gettext_lazy("Close and sign"), guard=_filed_and_checked, style="success",
+        label=gettext_lazy("Close and sign"), guard=_filed_checked_and_summarised,
+        style="success",
     ),
 }  # fmt: skip
 
@@ -614,11 +663,50 @@ def recall_acknowledge(
     return recipient
 
 
+# What a disposition makes of the device in the installed base: a returned device is in the
+# company's hands as recalled, a destroyed one is scrapped. "Corrected on site" and "not found"
+# leave its status (a corrected device stays in service; a lost one is not known to be anything).
+DEVICE_STATUS_AFTER = {
+    Disposition.RETURNED: DeviceStatus.RECALLED,
+    Disposition.DESTROYED: DeviceStatus.SCRAPPED,
+}
+# Dispositions that act on the device itself (take it back, destroy it, work on it): refused
+# while an evidence hold (证据保全, EU MDR art. 89) says the device must not be altered.
+# "Not found" only records that nobody could locate it, so it stays possible.
+DISPOSITIONS_ALTERING = frozenset(
+    {Disposition.CORRECTED_ON_SITE, Disposition.RETURNED, Disposition.DESTROYED}
+)
+
+
+def _refuse_under_evidence_hold(entry: RecallDevice, disposition: str) -> None:
+    from medservice.installed_base.services import HeldError, evidence_hold_for
+
+    if disposition not in DISPOSITIONS_ALTERING:
+        return
+    hold = evidence_hold_for(entry.device)
+    if hold is not None:
+        raise HeldError(
+            _(
+                "%(device)s is under an evidence hold (%(reason)s) and may not be altered: "
+                "the disposition “%(disposition)s” is refused until the quality manager "
+                "releases the hold."
+            )
+            % {
+                "device": entry.device,
+                "reason": hold.reason,
+                "disposition": Disposition(disposition).label,
+            }
+        )
+
+
 def recall_device_dispose(
     *, actor: Any, entry: RecallDevice, disposition: str, note: str = ""
 ) -> RecallDevice:
     """Record what became of one affected device. "Corrected on site" opens the device's
-    recall work order (once: recording it again, or after another disposition, reuses it)."""
+    recall work order (once: recording it again, or after another disposition, reuses it);
+    "returned" makes the device recalled and "destroyed" scrapped in the installed base (through
+    its status service, audited with the recall as the reason). A device under an evidence hold
+    is not altered: the disposition is refused (409) and nothing is recorded."""
     problems = Problems()
     if disposition not in Disposition.values:
         problems.add("disposition", _("Choose what became of the device."))
@@ -633,8 +721,20 @@ def recall_device_dispose(
         note = (note or "").strip()
         if entry.disposition == disposition and (not note or note == entry.disposition_note):
             return entry  # the same answer again (a resend): nothing changes
+        _refuse_under_evidence_hold(entry, disposition)
         if disposition == Disposition.CORRECTED_ON_SITE and entry.work_order_id is None:
             entry.work_order = _recall_work_order(actor=actor, recall=recall, entry=entry)
+        status = DEVICE_STATUS_AFTER.get(Disposition(disposition))
+        if status is not None:
+            from medservice.installed_base.services import device_status_change
+
+            # A status change refused by the installed base (e.g. a hold placed meanwhile)
+            # rolls the whole disposition back.
+            entry.device = device_status_change(
+                actor=actor, device=entry.device, status=status,
+                reason=_("Recall %(number)s: %(disposition)s.")
+                % {"number": recall.number, "disposition": Disposition(disposition).label},
+            )  # fmt: skip
         entry.disposition = disposition
         entry.disposition_at = timezone.now()
         entry.disposition_by = actor
@@ -706,19 +806,63 @@ def recall_check_effectiveness(
     if not (note or "").strip():
         problems.add("note", _("Describe how effectiveness was checked."))
     problems.raise_if_any(_("The effectiveness check was not recorded."))
+    unconfirmed: frozenset[int] = frozenset()
     with transaction.atomic():
+        locked = _locked_for("check-effectiveness", recall, actor)
+        checked_at = timezone.now()
+        changes: dict[str, Any] = {
+            "effectiveness_checked_at": checked_at, "effectiveness_effective": effective,
+            "effectiveness_note": note.strip(), "effectiveness_by": actor,
+        }  # fmt: skip
+        if locked.ended_at is None:
+            # The first check ends the recall and starts CN-RC-3; a later re-check does not
+            # move the legal clock later.
+            due, unconfirmed = recall_summary_due(checked_at)
+            changes["ended_at"] = checked_at
+            changes["summary_due_at"] = due
+            changes["summary_due_unconfirmed"] = bool(unconfirmed)
+        recall = transition(
+            locked, "check-effectiveness", transitions=RECALL_TRANSITIONS, actor=actor,
+            changes=changes,
+        )  # fmt: skip
+    if unconfirmed:
+        from medservice.core.calendars import calendar_unconfirmed_used
+
+        calendar_unconfirmed_used(recall_calendar_code(), sorted(unconfirmed))
+    return recall
+
+
+def recall_record_summary(
+    *, actor: Any, recall: Recall, submitted_at: datetime.datetime | None, reference: str
+) -> Recall:
+    """The summary evaluation report (召回总结评估报告) went to the regulator (CN-RC-3): when,
+    and the reference it was given. Only once the recall has ended (its effectiveness check)."""
+    submitted_at = submitted_at or timezone.now()
+    problems = Problems()
+    if not (reference or "").strip():
+        problems.add(
+            "reference", _("Give the summary report's reference (receipt or case number).")
+        )
+    _not_future(problems, "submitted_at", submitted_at,
+                _("The submission cannot be in the future."))  # fmt: skip
+    problems.raise_if_any(_("The summary report was not recorded."))
+    with transaction.atomic():
+        locked = _locked_for("record-summary", recall, actor)
+        if submitted_at < locked.ended_at:
+            message = _("The summary report cannot be submitted before the recall ended.")
+            raise InvalidInputError(message, fields={"submitted_at": [message]})
         return transition(
-            recall, "check-effectiveness", transitions=RECALL_TRANSITIONS, actor=actor,
+            locked, "record-summary", transitions=RECALL_TRANSITIONS, actor=actor,
             changes={
-                "effectiveness_checked_at": timezone.now(), "effectiveness_effective": effective,
-                "effectiveness_note": note.strip(), "effectiveness_by": actor,
+                "summary_submitted_at": submitted_at, "summary_reference": reference.strip()[:100],
             },
         )  # fmt: skip
 
 
 def recall_close(*, actor: Any, recall: Recall, password: str, note: str = "") -> Recall:
-    """The quality manager closes the recall and signs it, once it is filed and its
-    effectiveness is checked; the batch hold it placed is released."""
+    """The quality manager closes the recall and signs it, once it is filed, its effectiveness
+    is checked and its summary report submitted (CN-RC-3); the batch hold it placed is
+    released."""
     from medservice.core.signatures import signature_sign
 
     if not password:
@@ -745,6 +889,9 @@ def recall_close(*, actor: Any, recall: Recall, password: str, note: str = "") -
                     f"{_('Filed')}: {timezone.localtime(recall.filed_at):%Y-%m-%d %H:%M} "
                     f"{recall.filing_reference}",
                     f"{_('Effectiveness check')}: {recall.effectiveness_note}",
+                    f"{_('Summary report submitted')}: "
+                    f"{timezone.localtime(recall.summary_submitted_at):%Y-%m-%d %H:%M} "
+                    f"{recall.summary_reference}",
                     (note or "").strip(),
                 ],
             )
@@ -834,7 +981,8 @@ def _recall_people(recall: Recall, staff: list[Any]) -> list[Any]:
 
 def recall_deadline_sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
     """Warn quality staff and the recall's responsible person when a recipient is still not
-    notified 75% into CN-RC-1's time, or the filing is not recorded 75% into CN-RC-2's, and
+    notified 75% into CN-RC-1's time, the filing is not recorded 75% into CN-RC-2's, or the
+    summary report is not submitted 75% into CN-RC-3's (counted from the recall's end), and
     again when the time has passed. Once each (a conditional update claims it): safe to run
     twice, or on two machines at once."""
     from medservice.quality.services import quality_staff
@@ -846,6 +994,11 @@ def recall_deadline_sweep(*, now: datetime.datetime | None = None) -> dict[str, 
         .filter(
             Q(notify_breached_at__isnull=True, recipients__notified_at__isnull=True)
             | Q(filing_breached_at__isnull=True, filed_at__isnull=True)
+            | Q(
+                summary_breached_at__isnull=True,
+                summary_submitted_at__isnull=True,
+                summary_due_at__isnull=False,
+            )
         )
         .select_related("responsible", "decided_by", "device_model")
         .distinct()
@@ -860,13 +1013,16 @@ def recall_deadline_sweep(*, now: datetime.datetime | None = None) -> dict[str, 
         )
     )
     for recall in running:
+        # (clock, its start, its due time)
         clocks = []
         if recall.pk in pending_notices:
-            clocks.append(("notify", recall.notify_due_at))
+            clocks.append(("notify", recall.decided_at, recall.notify_due_at))
         if recall.filed_at is None:
-            clocks.append(("filing", recall.filing_due_at))
-        for clock, due in clocks:
-            warn_at = recall.decided_at + (due - recall.decided_at) * float(WARN_FRACTION)
+            clocks.append(("filing", recall.decided_at, recall.filing_due_at))
+        if recall.summary_due_at is not None and recall.summary_submitted_at is None:
+            clocks.append(("summary", recall.ended_at, recall.summary_due_at))
+        for clock, start, due in clocks:
+            warn_at = start + (due - start) * float(WARN_FRACTION)
             if now < warn_at:
                 continue
             breached = due <= now
@@ -969,6 +1125,10 @@ def recall_report_xlsx(recall: Recall, kind: str = "progress") -> bytes:
             (_("Effectiveness checked at"), _when(recall.effectiveness_checked_at)),
             (_("Recall effective"), _("Yes") if recall.effectiveness_effective else _("No")),
             (_("Effectiveness check"), recall.effectiveness_note),
+            (_("Recall ended at"), _when(recall.ended_at)),
+            (_("Summary report due"), _when(recall.summary_due_at)),
+            (_("Summary report submitted at"), _when(recall.summary_submitted_at)),
+            (_("Summary report reference"), recall.summary_reference),
             (_("Closed at"), _when(recall.closed_at)),
         ]
     for label, value in facts:

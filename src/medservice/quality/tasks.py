@@ -73,7 +73,8 @@ def adverse_event_clock() -> dict[str, int]:
 
 @periodic_job("quality.recall-deadlines", every=datetime.timedelta(minutes=15))
 def recall_deadlines() -> dict[str, int]:
-    """Warn when recall notices (CN-RC-1) or the regulator filing (CN-RC-2) fall due."""
+    """Warn when recall notices (CN-RC-1), the regulator filing (CN-RC-2) or the summary
+    report after the recall's end (CN-RC-3) fall due."""
     from medservice.quality.recalls import recall_deadline_sweep
 
     return recall_deadline_sweep()

@@ -51,6 +51,7 @@ from medservice.quality.recalls import (
     recall_notice_send,
     recall_progress,
     recall_record_filing,
+    recall_record_summary,
     recalls_visible_to,
     trace_allowed,
 )
@@ -198,6 +199,16 @@ class EffectivenessForm(forms.Form):
                            widget=forms.Textarea(attrs={"rows": 3}))  # fmt: skip
 
 
+class SummaryForm(forms.Form):
+    """The summary evaluation report's submission to the regulator (CN-RC-3)."""
+
+    reference = forms.CharField(label=gettext_lazy("Summary report reference"), max_length=100)
+    submitted_at = forms.DateTimeField(
+        label=gettext_lazy("Submitted at"), required=False,
+        widget=forms.DateTimeInput(attrs=DATETIME), help_text=gettext_lazy("Empty: now."),
+    )  # fmt: skip
+
+
 class CloseForm(forms.Form):
     note = forms.CharField(label=gettext_lazy("Closing note"), required=False,
                            widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
@@ -282,11 +293,21 @@ RECALL_ACTIONS: dict[str, RecallAction] = {
         EffectivenessForm,
         lambda user, recall, data: recall_check_effectiveness(actor=user, recall=recall, **data),
     ),
+    "record-summary": RecallAction(
+        SummaryForm,
+        lambda user, recall, data: recall_record_summary(actor=user, recall=recall, **data),
+    ),
     "close": RecallAction(
         CloseForm, lambda user, recall, data: recall_close(actor=user, recall=recall, **data)
     ),
 }
 assert set(RECALL_ACTIONS) == set(RECALL_TRANSITIONS)  # one table: every action has a form
+
+
+# The recall's own actions, each a form on the page (row actions sit in their tables).
+PAGE_FORMS = (
+    "decide", "cancel", "record-filing", "check-effectiveness", "record-summary", "close",
+)  # fmt: skip
 
 
 class RecallDetailView(ResourceDetailView):
@@ -313,8 +334,7 @@ class RecallDetailView(ResourceDetailView):
         return {
             "allowed": allowed,
             "forms": {
-                name: bound.get(name) or RECALL_ACTIONS[name].form_class()
-                for name in ("decide", "cancel", "record-filing", "check-effectiveness", "close")
+                name: bound.get(name) or RECALL_ACTIONS[name].form_class() for name in PAGE_FORMS
             },
             "bound": bound,
             "progress": recall_progress(obj) if obj.status != "draft" else None,
@@ -351,26 +371,29 @@ recalls = register(
         namespace="quality",
         list_columns=[
             "number", "kind", "status", "recall_class", "device_model", "batch_number",
-            "decided_at", "notify_due_at", "filing_due_at", "filed_at",
+            "decided_at", "notify_due_at", "filing_due_at", "filed_at", "summary_due_at",
         ],
         detail_fields=[
             "number", "kind", "status", "recall_class", "quality_case", "device_model",
             "scope_text", "reason", "instructions", "handling", "responsible",
             "responsible_phone", "decided_at", "decided_by", "notify_due_at", "filing_due_at",
             "filed_at", "filing_reference", "effectiveness_checked_at",
-            "effectiveness_effective", "effectiveness_note", "closed_at", "cancel_reason",
+            "effectiveness_effective", "effectiveness_note", "ended_at", "summary_due_at",
+            "summary_submitted_at", "summary_reference", "closed_at", "cancel_reason",
             "retain_until",
         ],
         export_fields=[
             "id", "number", "kind", "status", "recall_class", "device_model", "batch_number",
             "serial_from", "serial_to", "decided_at", "notify_due_at", "filing_due_at",
-            "filed_at", "filing_reference", "closed_at",
+            "filed_at", "filing_reference", "ended_at", "summary_due_at", "summary_submitted_at",
+            "summary_reference", "closed_at",
         ],
         form_class=None,
         filterset_class=RecallFilter,
         serializer_class=RecallSerializer,
         search_fields=["number", "batch_number", "serial_from"],
-        ordering_fields=["decided_at", "notify_due_at", "filing_due_at", "number"],
+        ordering_fields=["decided_at", "notify_due_at", "filing_due_at", "summary_due_at",
+                         "number"],
         default_ordering=["-created_at", "-id"],
         select_related=["device_model", "quality_case", "responsible", "decided_by"],
         create=recall_create_from_form,

@@ -5,7 +5,8 @@
   device and delivery line of the scope with owner, department, contact, quantity and delivery
   date, and the recipients per organisation. Other roles keep the installed base's scoped trace.
 - `/api/v1/recalls/`: list, read, prepare (POST) and the workflow actions decide, cancel,
-  send-notice, acknowledge, dispose, record-filing, check-effectiveness, close; the affected
+  send-notice, acknowledge, dispose, record-filing, check-effectiveness, record-summary, close;
+  the affected
   list under recipients/ and devices/; reports under report/?kind=progress|summary&export=pdf|xlsx.
 """
 
@@ -45,6 +46,7 @@ from medservice.quality.recalls import (
     recall_notice_send,
     recall_progress,
     recall_record_filing,
+    recall_record_summary,
     recall_report_pdf,
     recall_report_xlsx,
     trace_allowed,
@@ -90,14 +92,17 @@ class RecallSerializer(serializers.ModelSerializer):
             "handling", "responsible", "responsible_phone", "decided_at", "decided_by",
             "notify_due_at", "filing_due_at", "filing_due_unconfirmed", "filed_at",
             "filing_reference", "effectiveness_checked_at", "effectiveness_effective",
-            "effectiveness_note", "closed_at", "cancel_reason", "retain_until", "progress",
-            "actions", "created_at",
+            "effectiveness_note", "ended_at", "summary_due_at", "summary_due_unconfirmed",
+            "summary_submitted_at", "summary_reference", "closed_at", "cancel_reason",
+            "retain_until", "progress", "actions", "created_at",
         ]  # fmt: skip
         read_only_fields = [
             "id", "number", "status", "responsible", "decided_at", "decided_by",
             "notify_due_at", "filing_due_at", "filing_due_unconfirmed", "filed_at",
             "filing_reference", "effectiveness_checked_at", "effectiveness_effective",
-            "effectiveness_note", "closed_at", "cancel_reason", "retain_until", "created_at",
+            "effectiveness_note", "ended_at", "summary_due_at", "summary_due_unconfirmed",
+            "summary_submitted_at", "summary_reference", "closed_at", "cancel_reason",
+            "retain_until", "created_at",
         ]  # fmt: skip
         extra_kwargs: ClassVar[dict[str, Any]] = {
             "device_model": {"required": False, "allow_null": True},
@@ -220,6 +225,11 @@ class EffectivenessInput(serializers.Serializer):
     note = serializers.CharField()
 
 
+class SummaryInput(serializers.Serializer):
+    reference = serializers.CharField(max_length=100)
+    submitted_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
 class RecallCloseInput(serializers.Serializer):
     password = serializers.CharField(trim_whitespace=False)
     note = serializers.CharField(required=False, allow_blank=True, default="")
@@ -315,10 +325,21 @@ def recall_viewset(resource: Any) -> type:
                 recall_check_effectiveness(actor=request.user, recall=recall, **data)
             )
 
+        @extend_schema(request=SummaryInput, responses={200: RecallSerializer, **RESPONSES})
+        @action(detail=True, methods=["post"], url_path="record-summary",
+                url_name="record-summary")  # fmt: skip
+        def record_summary(self, request: Request, pk: Any = None) -> Response:
+            """The summary evaluation report to the regulator (CN-RC-3): time and reference;
+            once the recall has ended (its effectiveness check)."""
+            recall = self.get_object()
+            data = action_input(SummaryInput, request)
+            return self._answer(recall_record_summary(actor=request.user, recall=recall, **data))
+
         @extend_schema(request=RecallCloseInput, responses={200: RecallSerializer, **RESPONSES})
         @action(detail=True, methods=["post"])
         def close(self, request: Request, pk: Any = None) -> Response:
-            """The quality manager closes and signs (password), once filed and checked."""
+            """The quality manager closes and signs (password), once filed, checked and the
+            summary report submitted."""
             recall = self.get_object()
             data = action_input(RecallCloseInput, request)
             return self._answer(recall_close(actor=request.user, recall=recall, **data))
