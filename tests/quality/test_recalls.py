@@ -615,16 +615,16 @@ def test_a_device_under_an_evidence_hold_is_not_altered_by_a_disposition(
         actor=None, scope=HoldScope.DEVICE, kind=HoldKind.EVIDENCE, device=entry.device,
         reason="严重伤害事件证据保全",
     )  # fmt: skip
-    # When it is recorded returned (API), destroyed (service) or corrected on site (page)
+    # When it is recorded destroyed (API), destroyed (service) or corrected on site (page)
     refused = api.as_user(quality_staff).post(
         f"/api/v1/recalls/{decided.pk}/dispose/",
-        {"device": entry.pk, "disposition": "returned"}, format="json",
+        {"device": entry.pk, "disposition": "destroyed"}, format="json",
     )  # fmt: skip
     # Then each is refused with 409, saying why
     assert (refused.status_code, refused.json()["error"]["code"]) == (409, "on_hold")
     assert refused.json()["error"]["message"] == (
         f"{entry.device} is under an evidence hold (严重伤害事件证据保全) and may not be "
-        "altered: the disposition “Returned” is refused until the quality manager releases "
+        "altered: the disposition “Destroyed” is refused until the quality manager releases "
         "the hold."
     )
     with pytest.raises(HeldError):
@@ -639,7 +639,11 @@ def test_a_device_under_an_evidence_hold_is_not_altered_by_a_disposition(
     entry.device.refresh_from_db()
     assert (entry.disposition, entry.work_order_id, entry.device.status) == ("", None, "installed")
     assert not WorkOrder.objects.filter(device=entry.device).exists()
-    # "Not found" does not touch the device, so it may still be recorded
+    # Taking it back into custody is allowed: returned, the unit becomes "recalled"
+    entry = recall_device_dispose(actor=quality_staff, entry=entry, disposition="returned")
+    entry.device.refresh_from_db()
+    assert (entry.disposition, entry.device.status) == ("returned", "recalled")
+    # And "not found" does not touch the device, so it may still be recorded
     entry = recall_device_dispose(actor=quality_staff, entry=entry, disposition="not_found")
     assert entry.disposition == "not_found"
 

@@ -673,9 +673,9 @@ DEVICE_STATUS_AFTER = {
 # Dispositions that act on the device itself (take it back, destroy it, work on it): refused
 # while an evidence hold (证据保全, EU MDR art. 89) says the device must not be altered.
 # "Not found" only records that nobody could locate it, so it stays possible.
-DISPOSITIONS_ALTERING = frozenset(
-    {Disposition.CORRECTED_ON_SITE, Disposition.RETURNED, Disposition.DESTROYED}
-)
+# A unit kept as evidence may still be taken back into the company's custody (returned:
+# installed_base allows a held unit to become "recalled"), never repaired or destroyed.
+DISPOSITIONS_ALTERING = frozenset({Disposition.CORRECTED_ON_SITE, Disposition.DESTROYED})
 
 
 def _refuse_under_evidence_hold(entry: RecallDevice, disposition: str) -> None:
