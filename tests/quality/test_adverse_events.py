@@ -87,6 +87,8 @@ def test_the_default_rules_are_seeded_as_data():
         "CN-AE-3": ("CN", "abroad", 30, "calendar_days", ""),
         "CN-AE-4": ("CN", "group_event", 12, "hours", ""),
         "CN-AE-4-case": ("CN", "group_event_case", 24, "hours", ""),
+        "CN-AE-5-death": ("CN", "death_evaluation", 30, "calendar_days", ""),
+        "CN-AE-5-serious": ("CN", "serious_injury_evaluation", 45, "calendar_days", ""),
         "US-MDR-1": ("US", "manufacturer", 30, "calendar_days", ""),
         "US-MDR-2": ("US", "remedial_action", 5, "working_days", "US"),
         "US-MDR-3": ("US", "user_facility", 10, "working_days", "US"),
@@ -287,7 +289,8 @@ def test_warnings_at_75_percent_and_24_hours_before_then_one_escalation(
     # Given a death report due 2026-10-05 10:00 (7 days = 168 h: 75% is 10-03 16:00)
     report = report_at(AWARE, actor=quality_staff, device=device, market="CN", outcome="death")
     number = report.number
-    nothing = {"warned": 0, "due_soon": 0, "breached": 0}
+    nothing = {"warned": 0, "due_soon": 0, "breached": 0, "final_warned": 0,
+               "final_due_soon": 0, "final_breached": 0}  # fmt: skip
     # When the job runs at each point, twice
     assert report_clock_sweep(now=shanghai(2026, 10, 3, 15, 59)) == nothing
     assert report_clock_sweep(now=shanghai(2026, 10, 3, 16, 0)) == {**nothing, "warned": 1}
@@ -615,3 +618,267 @@ def test_a_draft_is_completed_on_its_edit_page(client, device, quality_staff):
     assert (report.patient_name, report.relatedness, _due(report)) == (
         "赵某", "related", shanghai(2026, 10, 5, 10, 0),
     )  # fmt: skip
+
+
+# --- Group-event cases on the group's page (CN-AE-4-case) ----------------------------------------
+
+
+@pytest.fixture
+def group(device, quality_staff):
+    # A group event (CN-AE-4) the company learnt of at 2026-09-28 10:00.
+    return report_at(AWARE, actor=quality_staff, device=device, market="CN",
+                     outcome="serious_injury", group_event=True)  # fmt: skip
+
+
+def test_a_case_of_a_group_event_is_reported_on_the_groups_page(client, group, quality_staff):
+    client.force_login(quality_staff)
+    url = f"/quality/adverse-event-reports/{group.pk}/"
+    post_url = f"{url}group-case/"
+    # Given the group's page: an empty list of cases and the form
+    with freeze_time(AWARE + datetime.timedelta(hours=2)):
+        page = client.get(url).content.decode()
+    assert 'id="ae-group-cases"' in page and 'data-action="group-case"' in page
+    assert "No case reported yet." in page
+    # When the form is sent without a harm and with an age of 200
+    with freeze_time(AWARE + datetime.timedelta(hours=2)):
+        bad = client.post(post_url, {"patient_name": "李某", "patient_age": "200"})
+    # Then both fields carry their error, the form stays open, and nothing is saved
+    body = bad.content.decode()
+    assert bad.status_code == 400
+    assert 'data-field="outcome"' in body and 'data-field="patient_age"' in body
+    assert 'data-field="patient_name"' not in body
+    assert AdverseEventReport.objects.count() == 1
+    # When the awareness time is in the future the service's refusal lands on that field
+    with freeze_time(AWARE + datetime.timedelta(hours=2)):
+        future = client.post(post_url, {"outcome": "serious_injury",
+                                        "awareness_at": "2026-09-29T10:00"})  # fmt: skip
+    assert future.status_code == 400
+    assert 'data-field="awareness_at"' in future.content.decode()
+    assert "The company cannot become aware in the future." in future.content.decode()
+    assert AdverseEventReport.objects.count() == 1
+    # When a patient learnt of at 11:30 is reported
+    with freeze_time(AWARE + datetime.timedelta(hours=2)):
+        done = client.post(post_url, {
+            "outcome": "serious_injury", "patient_name": "李某", "patient_age": "61",
+            "patient_sex": "male", "harm_description": "输液过量，心率过快",
+            "awareness_at": "2026-09-28T11:30",
+        })  # fmt: skip
+    # Then the case is its own report, due 24 hours after its awareness time
+    assert (done.status_code, done["Location"]) == (302, url)
+    case = AdverseEventReport.objects.get(group=group)
+    assert (case.rule.code, case.trigger, case.patient_name, case.patient_age, _due(case)) == (
+        "CN-AE-4-case", "group_event_case", "李某", 61, shanghai(2026, 9, 29, 11, 30),
+    )  # fmt: skip
+    # And the group's page lists it with its due time and its countdown
+    with freeze_time(AWARE + datetime.timedelta(hours=3)):
+        page = client.get(url).content.decode()
+    assert f'data-case="{case.number}"' in page
+    assert '<td class="ae-case-due">2026-09-29 11:30</td>' in page
+    assert '<span class="badge text-bg-secondary">22h 30m</span>' in page
+    # A case reported without an awareness time takes the group's (due 09-29 10:00), and
+    # is listed first, by due time; 17 hours later it is amber (past 75% of its 24 hours)
+    with freeze_time(AWARE + datetime.timedelta(hours=4)):
+        assert client.post(post_url, {"outcome": "death"}).status_code == 302
+    second = AdverseEventReport.objects.filter(group=group).latest("pk")
+    assert (_due(second), second.patient_name) == (shanghai(2026, 9, 29, 10, 0), "")
+    with freeze_time(shanghai(2026, 9, 29, 5, 0)):
+        page = client.get(url).content.decode()
+    assert page.index(second.number) < page.index(case.number)
+    assert '<span class="badge text-bg-warning countdown-warning">5h 0m</span>' in page
+
+
+def test_only_a_group_events_page_takes_cases_and_only_quality_staff_add_them(
+    client, group, device, quality_staff, manager
+):
+    single = report_at(AWARE, actor=quality_staff, device=device, market="CN", outcome="death")
+    client.force_login(quality_staff)
+    # A report that is not a group event's has no list of cases, and refuses one (409)
+    page = client.get(f"/quality/adverse-event-reports/{single.pk}/").content.decode()
+    assert 'id="ae-group-cases"' not in page
+    with freeze_time(AWARE + datetime.timedelta(hours=2)):
+        refused = client.post(f"/quality/adverse-event-reports/{single.pk}/group-case/",
+                              {"outcome": "death"})  # fmt: skip
+    assert refused.status_code == 409
+    assert f"{single.number} is not the report of a group event." in refused.content.decode()
+    # A service manager reads the group's cases but has no form, and may not add one
+    client.force_login(manager)
+    page = client.get(f"/quality/adverse-event-reports/{group.pk}/").content.decode()
+    assert 'id="ae-group-cases"' in page and 'data-action="group-case"' not in page
+    with freeze_time(AWARE + datetime.timedelta(hours=2)):
+        forbidden = client.post(f"/quality/adverse-event-reports/{group.pk}/group-case/",
+                                {"outcome": "death"})  # fmt: skip
+    assert forbidden.status_code == 403
+    assert AdverseEventReport.objects.filter(group=group).count() == 0
+
+
+# --- The evaluation result (final report) after a death / serious injury (CN-AE-5) --------------
+
+
+def _submitted(report, actor, at):
+    with freeze_time(at):
+        return report_submit(actor=actor, report=report, channel="online")
+
+
+def _final_due(report):
+    return report.final_due_at.astimezone(SHANGHAI_TZ)
+
+
+SHANGHAI_TZ = shanghai(2026, 1, 1).tzinfo
+
+
+@pytest.mark.parametrize(
+    ("outcome", "submitted", "rule", "due"),
+    [
+        ("death", shanghai(2026, 10, 2, 9, 0), "CN-AE-5-death", shanghai(2026, 11, 1, 9, 0)),
+        ("serious_injury", shanghai(2026, 10, 10, 14, 15), "CN-AE-5-serious",
+         shanghai(2026, 11, 24, 14, 15)),
+        ("other", shanghai(2026, 10, 10, 14, 15), "CN-AE-5-serious",
+         shanghai(2026, 11, 24, 14, 15)),
+    ],
+)  # fmt: skip
+def test_the_final_report_is_due_30_or_45_days_after_the_initial_report_is_submitted(
+    device, quality_staff, outcome, submitted, rule, due
+):
+    # Given a China report of a death / (possible) serious injury learnt of on 09-28 10:00
+    report = report_at(AWARE, actor=quality_staff, device=device, market="CN", outcome=outcome)
+    assert report.final_due_at is None  # no clock before the initial report goes out
+    # When it is submitted
+    report = _submitted(report, quality_staff, submitted)
+    # Then the evaluation result is due 30 / 45 calendar days after the submission, same time
+    assert (report.final_rule.code, _final_due(report)) == (rule, due)
+    report.refresh_from_db()
+    assert (report.final_rule.code, _final_due(report)) == (rule, due)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"market": "CN", "outcome": "death", "event_abroad": True},
+        {"market": "CN", "outcome": "death", "group_event": True},
+        {"market": "EU", "outcome": "death"},
+        {"market": "US", "outcome": "death"},
+    ],
+)
+def test_no_evaluation_clock_outside_chinas_death_and_serious_injury_reports(
+    device, quality_staff, data
+):
+    report = report_at(AWARE, actor=quality_staff, device=device, **data)
+    report = _submitted(report, quality_staff, AWARE + datetime.timedelta(hours=6))
+    assert (report.final_rule, report.final_due_at) == (None, None)
+
+
+def test_an_evaluation_trigger_cannot_open_an_initial_report(device, quality_staff):
+    with pytest.raises(InvalidInputError) as refused:
+        report_at(AWARE, actor=quality_staff, device=device, market="CN", outcome="death",
+                  trigger="death_evaluation")  # fmt: skip
+    assert list(refused.value.fields) == ["trigger"]
+    assert AdverseEventReport.objects.count() == 0
+
+
+def test_the_evaluation_clock_warns_and_escalates_once_each_and_stops_on_the_final_report(
+    device, quality_staff, quality_manager, administrator
+):
+    # Given a death report submitted on 10-02 09:00: the final report is due 11-01 09:00
+    # (30 days = 720 h: 75% is 10-24 21:00; 24 hours before is 10-31 09:00)
+    report = report_at(AWARE, actor=quality_staff, device=device, market="CN", outcome="death")
+    report = _submitted(report, quality_staff, shanghai(2026, 10, 2, 9, 0))
+    number = report.number
+    assert (report.final_warn_at.astimezone(SHANGHAI_TZ),
+            report.final_warn_day_before_at.astimezone(SHANGHAI_TZ)) == (
+        shanghai(2026, 10, 24, 21, 0), shanghai(2026, 10, 31, 9, 0),
+    )  # fmt: skip
+    nothing = {"warned": 0, "due_soon": 0, "breached": 0, "final_warned": 0,
+               "final_due_soon": 0, "final_breached": 0}  # fmt: skip
+    # When the job runs at each point, twice
+    assert report_clock_sweep(now=shanghai(2026, 10, 24, 20, 59)) == nothing
+    assert report_clock_sweep(now=shanghai(2026, 10, 24, 21, 0)) == {**nothing, "final_warned": 1}
+    assert report_clock_sweep(now=shanghai(2026, 10, 24, 21, 5)) == nothing
+    assert report_clock_sweep(now=shanghai(2026, 10, 31, 9, 0)) == {
+        **nothing, "final_due_soon": 1,
+    }  # fmt: skip
+    assert report_clock_sweep(now=shanghai(2026, 10, 31, 9, 5)) == nothing
+    assert report_clock_sweep(now=shanghai(2026, 11, 1, 9, 0)) == {
+        **nothing, "final_breached": 1,
+    }  # fmt: skip
+    assert report_clock_sweep(now=shanghai(2026, 11, 1, 9, 5)) == nothing
+
+    # Then staff were warned once each, and the breach went to the manager and administrators
+    def subjects(user):
+        return list(Notification.objects.filter(recipient=user).order_by("pk")
+                    .values_list("subject", flat=True))  # fmt: skip
+
+    assert subjects(quality_staff) == [
+        f"{number}: final report (evaluation result) due by 2026-11-01 09:00",
+        f"{number}: final report (evaluation result) due within 24 hours",
+    ]
+    assert subjects(administrator) == [f"{number}: final report (evaluation result) overdue"]
+    assert subjects(quality_manager)[-1] == f"{number}: final report (evaluation result) overdue"
+    # When a follow-up is submitted the clock still runs; when the final report is, it stops
+    follow_up = report_continue(actor=quality_staff, report=report, kind="follow_up")
+    _submitted(follow_up, quality_staff, shanghai(2026, 11, 2, 10, 0))
+    report.refresh_from_db()
+    assert report.final_submitted_at is None
+    final = report_continue(actor=quality_staff, report=follow_up, kind="final")
+    _submitted(final, quality_staff, shanghai(2026, 11, 3, 16, 0))
+    report.refresh_from_db()
+    assert report.final_submitted_at == shanghai(2026, 11, 3, 16, 0)
+    event = AuditEvent.objects.filter(object_id=str(report.pk), detail="final-submitted").get()
+    assert event.actor_id == quality_staff.pk
+
+
+def test_a_final_report_in_time_means_no_warning_at_all(device, quality_staff):
+    report = report_at(AWARE, actor=quality_staff, device=device, market="CN",
+                       outcome="serious_injury")  # fmt: skip
+    report = _submitted(report, quality_staff, shanghai(2026, 10, 10, 14, 15))
+    final = report_continue(actor=quality_staff, report=report, kind="final")
+    _submitted(final, quality_staff, shanghai(2026, 10, 20, 9, 0))
+    # Given the final report went out on 10-20: past every point of the old clock, nothing
+    for now in (shanghai(2026, 11, 13, 0, 0), shanghai(2026, 11, 24, 14, 15),
+                shanghai(2027, 1, 1, 0, 0)):  # fmt: skip
+        counts = report_clock_sweep(now=now)
+        assert (counts["final_warned"], counts["final_due_soon"], counts["final_breached"]) == (
+            0, 0, 0,
+        )  # fmt: skip
+    assert Notification.objects.count() == 0
+
+
+def test_the_evaluation_rule_is_data_the_quality_manager_corrects(
+    device, quality_staff, quality_manager
+):
+    from medservice.quality.adverse_events import reporting_rule_update
+
+    rule = ReportingRule.objects.get(code="CN-AE-5-death")
+    reporting_rule_update(actor=quality_manager, instance=rule, data={"amount": 20})
+    report = report_at(AWARE, actor=quality_staff, device=device, market="CN", outcome="death")
+    report = _submitted(report, quality_staff, shanghai(2026, 10, 2, 9, 0))
+    assert _final_due(report) == shanghai(2026, 10, 22, 9, 0)
+    # A rule taken out of force starts no clock
+    reporting_rule_update(actor=quality_manager, instance=rule, data={"active": False})
+    other = report_at(AWARE, actor=quality_staff, device=device, market="CN", outcome="death")
+    other = _submitted(other, quality_staff, shanghai(2026, 10, 2, 9, 0))
+    assert other.final_due_at is None
+
+
+def test_the_evaluation_clock_is_on_the_page_the_list_and_the_api(
+    client, api, device, quality_staff
+):
+    report = report_at(AWARE, actor=quality_staff, device=device, market="CN", outcome="death")
+    report = _submitted(report, quality_staff, shanghai(2026, 10, 2, 9, 0))
+    client.force_login(quality_staff)
+    with freeze_time(shanghai(2026, 10, 30, 9, 0)):
+        page = client.get(f"/quality/adverse-event-reports/{report.pk}/").content.decode()
+        listed = client.get("/quality/adverse-event-reports/").content.decode()
+        answer = api.as_user(quality_staff).get(f"/api/v1/adverse-event-reports/{report.pk}/")
+    assert 'id="ae-final-clock"' in page
+    assert "Due 2026-11-01 09:00 · 2d 0h 0m left" in page and "countdown-warning" in page
+    assert "Final report due 2026-11-01 09:00 · 2d 0h 0m" in listed
+    assert (answer.json()["final_rule"], answer.json()["final_due_at"],
+            answer.json()["final_submitted_at"]) == (
+        "CN-AE-5-death", "2026-11-01T09:00:00+08:00", None,
+    )  # fmt: skip
+    # Once the final report is submitted every report of the chain shows it as done
+    final = report_continue(actor=quality_staff, report=report, kind="final")
+    _submitted(final, quality_staff, shanghai(2026, 10, 31, 8, 0))
+    page = client.get(f"/quality/adverse-event-reports/{final.pk}/").content.decode()
+    assert 'id="ae-final-clock"' in page and "Submitted 2026-10-31 08:00" in page
+    assert 'id="ae-final-countdown"' not in page

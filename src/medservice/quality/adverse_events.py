@@ -6,7 +6,9 @@ reporting rule of its market and trigger (REGULATORY.md CN-AE-1..4, US-MDR-1..3,
 kept as data in ReportingRule), counted from the awareness time by core.clock, and is stored.
 A sweep warns at 75% of the period and 24 hours before, and escalates a breach to the quality
 manager and the administrators, once each. A submitted report is frozen; later news goes into
-follow-up reports and a final report linked to the initial one.
+follow-up reports and a final report linked to the initial one. After a China death or
+serious-injury report the evaluation result (the final report) has its own clock (CN-AE-5),
+started when the initial report is submitted and stopped when the final report is.
 """
 
 from __future__ import annotations
@@ -76,6 +78,14 @@ DEFAULT_RULES = (
                 "群体不良事件：12小时内通过电话或者传真报告所在地省级药监部门和卫生主管部门"),
     RuleDefault("CN-AE-4-case", "CN", "group_event_case", 24, "hours", "",
                 "群体不良事件的每一病例：24小时内逐一报告"),
+    # CN-AE-5 (unverified in REGULATORY.md): counted from the submission of the initial report,
+    # not from awareness. The holder "在报告医疗器械不良事件后……开展后续调查、分析和评价" and
+    # reports the result within 30 / 45 days: the evaluation follows the report, and 30 days
+    # from awareness would leave a death's evaluation only 23 days after a report sent on day 7.
+    RuleDefault("CN-AE-5-death", "CN", "death_evaluation", 30, "calendar_days", "",
+                "死亡事件的评价结果（最终报告）：首次报告后30日内报告"),
+    RuleDefault("CN-AE-5-serious", "CN", "serious_injury_evaluation", 45, "calendar_days", "",
+                "严重伤害事件的评价结果（最终报告）：首次报告后45日内报告"),
     RuleDefault("US-MDR-1", "US", "manufacturer", 30, "calendar_days", "",
                 "21 CFR 803: manufacturer report within 30 calendar days of awareness"),
     RuleDefault("US-MDR-2", "US", "remedial_action", 5, "working_days", "US",
@@ -98,6 +108,8 @@ MARKET_TRIGGERS: dict[str, frozenset[str]] = {
             ReportTrigger.ABROAD,
             ReportTrigger.GROUP_EVENT,
             ReportTrigger.GROUP_EVENT_CASE,
+            ReportTrigger.DEATH_EVALUATION,
+            ReportTrigger.SERIOUS_INJURY_EVALUATION,
         }
     ),
     Market.US: frozenset(
@@ -111,6 +123,17 @@ MARKET_TRIGGERS: dict[str, frozenset[str]] = {
         }
     ),
 }
+
+# The evaluation result's trigger (CN-AE-5) after an initial report of each trigger. Only death
+# and serious injury (CN-AE-2 includes "may lead to death or serious injury"); events abroad and
+# group events have their own duties (CN-AE-3, the group's 7-day investigation).
+FINAL_TRIGGER_AFTER: dict[str, str] = {
+    ReportTrigger.DEATH: ReportTrigger.DEATH_EVALUATION,
+    ReportTrigger.SERIOUS_INJURY: ReportTrigger.SERIOUS_INJURY_EVALUATION,
+}
+# Triggers that start a clock of their own at the report's awareness time: all but the
+# evaluation results, which follow a submitted initial report.
+EVALUATION_TRIGGERS = frozenset(FINAL_TRIGGER_AFTER.values())
 
 # Calendars a working-day rule may name without an administrator creating them first: the
 # holidays library's country and the zone its work days are counted in.
@@ -208,7 +231,8 @@ class DueTimes:
 
 
 def due_compute(rule: ReportingRule, awareness_at: datetime.datetime) -> DueTimes:
-    """When a report under `rule` is due, counted from `awareness_at`: hours are elapsed hours;
+    """When a report under `rule` is due, counted from `awareness_at` (for CN-AE-5 the initial
+    report's submission): hours are elapsed hours;
     calendar days the same wall-clock time so many dates later (holidays do not matter: a death
     report whose 7th day is in the National Day holiday is due that day); working days the
     same wall-clock time in the calendar's own zone on the so-many-th working day after."""
@@ -465,6 +489,12 @@ def _check(report: AdverseEventReport, problems: Problems) -> None:
     if report.kind == ReportKind.INITIAL and report.market in Market.values:
         if report.trigger not in MARKET_TRIGGERS[report.market]:
             problems.add("trigger", _("This trigger does not belong to the market's law."))
+        elif report.trigger in EVALUATION_TRIGGERS:
+            problems.add(
+                "trigger",
+                _("The evaluation result follows a submitted report: write it as the final "
+                  "report."),
+            )  # fmt: skip
         elif rule_for(report.market, report.trigger) is None:
             problems.add(
                 "trigger",
@@ -545,7 +575,10 @@ def report_add_group_case(
         raise InvalidTransitionError(
             _("%(number)s is not the report of a group event.") % {"number": report.number}
         )
-    fields = {name: getattr(report, name) for name in CONTENT_FIELDS}
+    # The device, the unit and the event come from the group's report; the patient is this
+    # case's own (never another patient's data copied over).
+    fields = {name: getattr(report, name) for name in CONTENT_FIELDS
+              if not name.startswith("patient_")}  # fmt: skip
     fields.update({name: value for name, value in data.items()
                    if name in REPORT_FIELDS and value not in (None, "")})  # fmt: skip
     fields["trigger"] = ReportTrigger.GROUP_EVENT_CASE
@@ -662,13 +695,46 @@ def report_submit(
         problems.add("submitted_at", _("The report cannot be submitted before the awareness time."))
     problems.raise_if_any(_("The submission was not recorded."))
     with transaction.atomic():
-        return transition(
-            report, "submit", transitions=TRANSITIONS, actor=actor,
-            changes={
-                "submitted_at": submitted_at, "submission_channel": channel,
-                "submission_reference": (reference or "").strip()[:100], "submitted_by": actor,
-            },
-        )  # fmt: skip
+        # Locked first so the evaluation clock is computed from the trigger that is submitted.
+        locked = _locked(report)
+        changes = {
+            "submitted_at": submitted_at, "submission_channel": channel,
+            "submission_reference": (reference or "").strip()[:100], "submitted_by": actor,
+        }  # fmt: skip
+        if locked.kind == ReportKind.INITIAL and locked.status == ReportStatus.DRAFT:
+            changes.update(_final_clock(locked, submitted_at))
+        submitted = transition(locked, "submit", transitions=TRANSITIONS, actor=actor,
+                               changes=changes)  # fmt: skip
+        if submitted.kind == ReportKind.FINAL:
+            _final_clock_stop(submitted, actor)
+        return submitted
+
+
+def _final_clock(report: AdverseEventReport, submitted_at: datetime.datetime) -> dict[str, Any]:
+    """The evaluation result's clock (CN-AE-5) a submitted initial report starts: the rule in
+    force for its market and the trigger that follows its own, counted from the submission
+    (the evaluation follows the report; see DEFAULT_RULES). Nothing for other reports."""
+    trigger = FINAL_TRIGGER_AFTER.get(report.trigger)
+    rule = rule_for(report.market, trigger) if trigger and report.group_id is None else None
+    if rule is None:
+        return {}
+    times = due_compute(rule, submitted_at)
+    return {
+        "final_rule": rule, "final_due_at": times.due, "final_warn_at": times.warn,
+        "final_warn_day_before_at": times.day_before, "final_warned_at": None,
+        "final_warned_day_before_at": None, "final_breached_at": None,
+    }  # fmt: skip
+
+
+def _final_clock_stop(final: AdverseEventReport, actor: Any) -> None:
+    """The final report went out: the chain's evaluation clock stops at its submission time
+    (kept on the initial report, audited there)."""
+    initial = _locked(final.initial)
+    if initial.final_submitted_at is not None:
+        return
+    initial.final_submitted_at = final.submitted_at
+    with audit_context(actor=actor, action="final-submitted"):
+        initial.save()
 
 
 def report_continue(*, actor: Any, report: AdverseEventReport, kind: str) -> AdverseEventReport:
@@ -748,39 +814,86 @@ def report_link(report: AdverseEventReport) -> str:
     return reverse("quality:adverse-event-reports-detail", kwargs={"pk": report.pk})
 
 
+@dataclass(frozen=True)
+class _Clock:
+    """The columns of one of a report's clocks, its notifications and the sweep's counts (the
+    warning at 75%, the one 24 hours before, the breach)."""
+
+    due: str
+    warn: str
+    day_before: str
+    warned: str
+    warned_day_before: str
+    breached: str
+    stopped: str
+    templates: tuple[str, str, str]
+    counts: tuple[str, str, str]
+
+
+REPORT_CLOCK = _Clock(
+    "report_due_at", "warn_at", "warn_day_before_at", "warned_at", "warned_day_before_at",
+    "breached_at", "submitted_at", ("ae_report_warning", "ae_report_due_soon", "ae_report_breached"),
+    ("warned", "due_soon", "breached"),
+)  # fmt: skip
+# CN-AE-5: the evaluation result (final report), kept on the initial report.
+FINAL_CLOCK = _Clock(
+    "final_due_at", "final_warn_at", "final_warn_day_before_at", "final_warned_at",
+    "final_warned_day_before_at", "final_breached_at", "final_submitted_at",
+    ("ae_final_warning", "ae_final_due_soon", "ae_final_breached"),
+    ("final_warned", "final_due_soon", "final_breached"),
+)  # fmt: skip
+
+
 def report_clock_sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
     """Warn quality staff at 75% of a report's period and 24 hours before its due time;
-    escalate to the quality manager and the administrators once it is overdue. Each message
-    once per report (a claimed timestamp), so running the job twice sends nothing twice."""
+    escalate to the quality manager and the administrators once it is overdue. The same for
+    the evaluation result (final report) of a submitted death / serious-injury report
+    (CN-AE-5). Each message once per report and clock (a claimed timestamp), so running the
+    job twice sends nothing twice."""
     from medservice.accounts.choices import Role
 
     now = now or timezone.now()
-    counts = {"warned": 0, "due_soon": 0, "breached": 0}
+    counts = {name: 0 for clock_ in (REPORT_CLOCK, FINAL_CLOCK) for name in clock_.counts}
     staff = _people(Role.QUALITY_STAFF, Role.QUALITY_MANAGER)
     escalation = _people(Role.QUALITY_MANAGER, Role.ADMINISTRATOR)
+    for spec in (REPORT_CLOCK, FINAL_CLOCK):
+        _sweep_clock(spec, now=now, counts=counts, staff=staff, escalation=escalation)
+    return counts
+
+
+def _sweep_clock(
+    spec: _Clock, *, now: datetime.datetime, counts: dict[str, int], staff: list[Any],
+    escalation: list[Any],
+) -> None:  # fmt: skip
     candidates = (
-        AdverseEventReport.objects.filter(submitted_at__isnull=True, report_due_at__isnull=False)
-        .filter(
-            Q(report_due_at__lte=now, breached_at__isnull=True)
-            | Q(warn_at__lte=now, warned_at__isnull=True)
-            | Q(warn_day_before_at__lte=now, warned_day_before_at__isnull=True)
+        AdverseEventReport.objects.filter(
+            **{f"{spec.stopped}__isnull": True, f"{spec.due}__isnull": False}
         )
-        .select_related("rule")
-        .order_by("report_due_at", "pk")
+        .filter(
+            Q(**{f"{spec.due}__lte": now, f"{spec.breached}__isnull": True})
+            | Q(**{f"{spec.warn}__lte": now, f"{spec.warned}__isnull": True})
+            | Q(**{f"{spec.day_before}__lte": now, f"{spec.warned_day_before}__isnull": True})
+        )
+        .select_related("rule", "final_rule")
+        .order_by(spec.due, "pk")
     )
+    warning, due_soon, breached = spec.templates
     for report in candidates:
-        if report.report_due_at <= now:
-            stages = [("breached_at", "ae_report_breached", escalation, "breached")]
+        due = getattr(report, spec.due)
+        if due <= now:
+            stages = [(spec.breached, breached, escalation, spec.counts[2])]
         else:
             stages = []
-            if report.warn_at is not None and report.warn_at <= now:
-                stages.append(("warned_at", "ae_report_warning", staff, "warned"))
-            if report.warn_day_before_at is not None and report.warn_day_before_at <= now:
-                stages.append(("warned_day_before_at", "ae_report_due_soon", staff, "due_soon"))
+            warn_at = getattr(report, spec.warn)
+            if warn_at is not None and warn_at <= now:
+                stages.append((spec.warned, warning, staff, spec.counts[0]))
+            day_before = getattr(report, spec.day_before)
+            if day_before is not None and day_before <= now:
+                stages.append((spec.warned_day_before, due_soon, staff, spec.counts[1]))
         for column, template, recipients, count in stages:
             with transaction.atomic():
                 claimed = AdverseEventReport.objects.filter(
-                    pk=report.pk, submitted_at__isnull=True, **{f"{column}__isnull": True}
+                    pk=report.pk, **{f"{spec.stopped}__isnull": True, f"{column}__isnull": True}
                 ).update(**{column: now})
                 if not claimed:
                     continue
@@ -789,7 +902,6 @@ def report_clock_sweep(*, now: datetime.datetime | None = None) -> dict[str, int
                     link=report_link(report),
                 )  # fmt: skip
             counts[count] += 1
-    return counts
 
 
 # --- Who sees them ----------------------------------------------------------------------------

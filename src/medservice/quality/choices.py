@@ -117,6 +117,13 @@ class ReportTrigger(models.TextChoices):
     ABROAD = "abroad", _("Event abroad (CN-AE-3)")
     GROUP_EVENT = "group_event", _("Group event (CN-AE-4)")
     GROUP_EVENT_CASE = "group_event_case", _("Each case of a group event (CN-AE-4)")
+    # The evaluation result (final report) after a death or serious-injury report (CN-AE-5):
+    # never an initial report's trigger; its clock runs from the initial report's submission.
+    DEATH_EVALUATION = "death_evaluation", _("Evaluation result after a death report (CN-AE-5)")
+    SERIOUS_INJURY_EVALUATION = (
+        "serious_injury_evaluation",
+        _("Evaluation result after a serious-injury report (CN-AE-5)"),
+    )
     MANUFACTURER = "manufacturer", _("Manufacturer report (US-MDR-1)")
     REMEDIAL_ACTION = "remedial_action", _("Remedial action needed, or FDA asks (US-MDR-2)")
     USER_FACILITY = "user_facility", _("User facility or importer (US-MDR-3)")

@@ -589,6 +589,22 @@ class AdverseEventReport(AuditedModel, RetainedModel):
     warned_at = models.DateTimeField(null=True, blank=True, editable=False)
     warned_day_before_at = models.DateTimeField(null=True, blank=True, editable=False)
     breached_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The evaluation result's clock (CN-AE-5: the final report 30 / 45 days after a death /
+    # serious-injury report), kept on the chain's initial report: set when the initial report
+    # is submitted, stopped when the chain's final report is submitted. Stored, like the above.
+    final_rule = models.ForeignKey(
+        ReportingRule, verbose_name=_("final report rule"), null=True, blank=True, editable=False,
+        on_delete=models.PROTECT, related_name="final_reports",
+    )  # fmt: skip
+    final_due_at = models.DateTimeField(_("final report due"), null=True, blank=True,
+                                        editable=False)  # fmt: skip
+    final_warn_at = models.DateTimeField(null=True, blank=True, editable=False)
+    final_warn_day_before_at = models.DateTimeField(null=True, blank=True, editable=False)
+    final_warned_at = models.DateTimeField(null=True, blank=True, editable=False)
+    final_warned_day_before_at = models.DateTimeField(null=True, blank=True, editable=False)
+    final_breached_at = models.DateTimeField(null=True, blank=True, editable=False)
+    final_submitted_at = models.DateTimeField(_("final report submitted at"), null=True,
+                                              blank=True, editable=False)  # fmt: skip
     # Reporting unit (the company).
     reporter_unit = models.CharField(_("reporting unit"), max_length=200, blank=True)
     reporter_address = models.CharField(_("unit address"), max_length=300, blank=True)
@@ -678,6 +694,10 @@ class AdverseEventReport(AuditedModel, RetainedModel):
                 fields=["report_due_at"], name="ae_report_open_due",
                 condition=Q(submitted_at__isnull=True),
             ),
+            models.Index(
+                fields=["final_due_at"], name="ae_final_open_due",
+                condition=Q(final_submitted_at__isnull=True, final_due_at__isnull=False),
+            ),
         ]  # fmt: skip
         constraints = [
             # A case is reported once per market; later news goes into follow-ups.
@@ -714,18 +734,21 @@ class AdverseEventReport(AuditedModel, RetainedModel):
     def countdown(self, now: datetime.datetime | None = None) -> dict[str, object]:
         """What the page and the list show: time left and its colour (amber from the warning
         point, red once breached), or the submission."""
-        now = now or timezone.now()
-        if self.submitted_at is not None or self.report_due_at is None:
-            return {"state": "done" if self.submitted_at else "none", "text": ""}
-        left = self.report_due_at - now
-        state = "breached" if left.total_seconds() <= 0 else "ok"
-        if state == "ok" and self.warn_at is not None and now >= self.warn_at:
-            state = "warning"
-        seconds = abs(int(left.total_seconds()))
-        days, rest = divmod(seconds, 86400)
-        hours, rest = divmod(rest, 3600)
-        text = f"{days}d {hours}h {rest // 60}m" if days else f"{hours}h {rest // 60}m"
-        return {"state": state, "text": ("-" if state == "breached" else "") + text}
+        return _countdown(self.report_due_at, self.warn_at, self.submitted_at, now)
+
+    @property
+    def chain_initial(self) -> AdverseEventReport:
+        """The initial report of this report's chain (itself when it is the initial one)."""
+        return self.initial or self
+
+    def final_countdown(self, now: datetime.datetime | None = None) -> dict[str, object]:
+        """The chain's evaluation-result clock (CN-AE-5), as the initial report keeps it: the
+        due time, the time left and its colour, or the final report's submission."""
+        initial = self.chain_initial
+        result = _countdown(
+            initial.final_due_at, initial.final_warn_at, initial.final_submitted_at, now
+        )
+        return {**result, "due": initial.final_due_at, "done_at": initial.final_submitted_at}
 
     def retention_dates(self) -> list[tuple[str, datetime.date]]:
         if self.awareness_at is None:
@@ -750,6 +773,28 @@ class AdverseEventReport(AuditedModel, RetainedModel):
         if self.market == Market.US:
             dates.append(("R-MDR", max(filter(None, [life_end, add_years(event, 2)]))))
         return dates
+
+
+def _countdown(
+    due: datetime.datetime | None,
+    warn: datetime.datetime | None,
+    done: datetime.datetime | None,
+    now: datetime.datetime | None = None,
+) -> dict[str, object]:
+    """Time left until `due` and its colour: amber from the warning point, red once breached;
+    "done" once the clock stopped, "none" without a clock."""
+    now = now or timezone.now()
+    if done is not None or due is None:
+        return {"state": "done" if done else "none", "text": ""}
+    left = due - now
+    state = "breached" if left.total_seconds() <= 0 else "ok"
+    if state == "ok" and warn is not None and now >= warn:
+        state = "warning"
+    seconds = abs(int(left.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    text = f"{days}d {hours}h {rest // 60}m" if days else f"{hours}h {rest // 60}m"
+    return {"state": state, "text": ("-" if state == "breached" else "") + text}
 
 
 # R-DIST / R-ISO: a recall record is kept as long as the sales and complaint records it acts on.

@@ -32,6 +32,7 @@ from medservice.installed_base.selectors import devices_visible_to
 from medservice.quality.adverse_events import (
     TRANSITIONS,
     adverse_event_reports_visible_to,
+    report_add_group_case,
     report_chain,
     report_continue,
     report_create,
@@ -47,9 +48,10 @@ from medservice.quality.api.adverse_events import (
     AdverseEventReportSerializer,
     ReportingRuleSerializer,
 )
-from medservice.quality.choices import ReportKind, SubmissionChannel
+from medservice.quality.choices import EventOutcome, ReportKind, SubmissionChannel
 from medservice.quality.models import AdverseEventReport, QualityCase, ReportingRule
 from medservice.quality.selectors import cases_visible_to
+from medservice.tickets.choices import Sex
 
 DATETIME = {"type": "datetime-local"}
 DATE = {"type": "date"}
@@ -153,6 +155,37 @@ class SubmitForm(forms.Form):
             field.widget.attrs.setdefault("class", css)
 
 
+class GroupCaseForm(forms.Form):
+    """One patient's case of a group event (CN-AE-4): the patient, the harm and when the
+    company learnt of this case; the device and the reporting unit come from the group's
+    report. Mirrors the API action `group-case`."""
+
+    outcome = forms.ChoiceField(label=gettext_lazy("Harm"),
+                                choices=[("", "---------"), *EventOutcome.choices])  # fmt: skip
+    patient_name = forms.CharField(label=gettext_lazy("Patient's name"), max_length=100,
+                                   required=False)  # fmt: skip
+    patient_age = forms.IntegerField(label=gettext_lazy("Patient's age"), min_value=0,
+                                     max_value=150, required=False)  # fmt: skip
+    patient_sex = forms.ChoiceField(label=gettext_lazy("Patient's sex"),
+                                    choices=[("", "---------"), *Sex.choices], required=False)  # fmt: skip
+    harm_description = forms.CharField(label=gettext_lazy("How the harm showed"),
+                                       widget=forms.Textarea(attrs=TEXT), required=False)  # fmt: skip
+    awareness_at = forms.DateTimeField(
+        label=gettext_lazy("Aware since"), required=False,
+        widget=forms.DateTimeInput(attrs=DATETIME),
+        help_text=gettext_lazy("Empty: the group event's awareness time."),
+    )  # fmt: skip
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Who may not see patients' names does not type them either (as on the report's form).
+        if user is None or not user.has_perm("quality.unmask_adverseeventreport"):
+            self.fields.pop("patient_name")
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs.setdefault("class", css)
+
+
 class ReportFilter(ScopedFilterSet):
     awareness_at = django_filters.DateFromToRangeFilter(label=gettext_lazy("aware between"))
     overdue = django_filters.BooleanFilter(method="filter_overdue", label=gettext_lazy("overdue"))
@@ -194,7 +227,17 @@ class ReportDetailView(ResourceDetailView):
     def extra_context_for(self, obj: AdverseEventReport) -> dict[str, Any]:
         user = self.request.user
         allowed = dict(actions_allowed(TRANSITIONS, obj, user))
+        is_group = obj.group_event and obj.kind == ReportKind.INITIAL and obj.group_id is None
         return {
+            "is_group": is_group,
+            "group_cases": list(
+                obj.group_cases.select_related("rule").order_by("report_due_at", "pk")
+            )
+            if is_group
+            else [],
+            "can_add_group_case": is_group and user.has_perm("quality.add_adverseeventreport"),
+            "group_case_form": (self.bound or {}).get("group_case") or GroupCaseForm(user=user),
+            "final_countdown": obj.final_countdown(),
             "countdown": obj.countdown(),
             "submit_form": (self.bound or {}).get("submit") or SubmitForm(),
             "can_submit": "submit" in allowed,
@@ -225,7 +268,7 @@ reports = register(
         detail_fields=[
             "number", "kind", "status", "initial", "group", "quality_case", "market", "outcome",
             "group_event", "event_abroad", "trigger", "rule", "awareness_at", "report_due_at",
-            "reporter_unit", "reporter_address", "reporter_contact", "reporter_phone",
+            "final_rule", "final_due_at", "final_submitted_at", "reporter_unit", "reporter_address", "reporter_contact", "reporter_phone",
             "organization", "device", "device_name", "registration_number", "model_spec",
             "product_type", "origin", "risk_class", "batch_number", "serial_number", "udi",
             "production_date", "expiry_date", "event_date", "harm_description", "patient_age",
@@ -238,7 +281,8 @@ reports = register(
         export_fields=[
             "id", "number", "kind", "status", "market", "outcome", "trigger", "quality_case__number",
             "device_name", "batch_number", "serial_number", "awareness_at", "report_due_at",
-            "submitted_at", "submission_channel", "submission_reference",
+            "submitted_at", "submission_channel", "submission_reference", "final_due_at",
+            "final_submitted_at",
         ],
         form_class=ReportForm,
         filterset_class=ReportFilter,
@@ -247,7 +291,8 @@ reports = register(
                        "submission_reference"],
         ordering_fields=["report_due_at", "awareness_at", "number", "submitted_at"],
         default_ordering=["report_due_at", "-id"],
-        select_related=["quality_case", "rule"],
+        # The initial report carries the chain's evaluation clock shown on every row.
+        select_related=["quality_case", "rule", "initial"],
         create=report_create_from_form,
         update=report_update,
         delete=None,
@@ -345,14 +390,44 @@ def report_submit_view(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         report_submit(actor=request.user, report=report, **form.cleaned_data)
     except DomainError as error:
-        form.add_error(None, error.message)
-        for name, problems in error.fields.items():
-            for problem in problems:
-                if name in form.fields and problem != error.message:
-                    form.add_error(name, problem)
+        _form_errors(form, error)
         return _again(request, report, error.status, submit=form)
     messages.success(request, _("The submission is recorded; the report is frozen."))
     return redirect("quality:adverse-event-reports-detail", pk=pk)
+
+
+@login_required
+@require_POST
+def report_group_case_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Report one patient's case of a group event from the group's page; errors are shown on
+    the form's fields and nothing is saved."""
+    report = _scoped(request, pk)
+    form = GroupCaseForm(request.POST, user=request.user)
+    if not form.is_valid():
+        return _again(request, report, 400, group_case=form)
+    try:
+        case_report = report_add_group_case(actor=request.user, report=report,
+                                            data=form.cleaned_data)  # fmt: skip
+    except DomainError as error:
+        _form_errors(form, error)
+        # A refusal of the whole action (not a group event's report, a role that may not) is
+        # shown on top: the form may not be on the page at all.
+        refusal = "" if error.fields else error.message
+        return _again(request, report, error.status, group_case=form, refusal=refusal)
+    messages.success(request, _("%(number)s is the report of this case, due %(due)s.") % {
+        "number": case_report.number,
+        "due": timezone.localtime(case_report.report_due_at).strftime("%Y-%m-%d %H:%M"),
+    })  # fmt: skip
+    return redirect("quality:adverse-event-reports-detail", pk=pk)
+
+
+def _form_errors(form: forms.Form, error: DomainError) -> None:
+    """The service's refusal on the form: the message on top, each problem on its field."""
+    form.add_error(None, error.message)
+    for name, problems in error.fields.items():
+        for problem in problems:
+            if name in form.fields and problem != error.message:
+                form.add_error(name, problem)
 
 
 def _continue(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
@@ -403,7 +478,7 @@ def report_xlsx_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 for view in (report_submit_view, report_follow_up_view, report_final_view, report_pdf_view,
-             report_xlsx_view):  # fmt: skip
+             report_xlsx_view, report_group_case_view):  # fmt: skip
     view.resource = reports  # type: ignore[attr-defined]
 
 create_view = ReportCreateView.as_view(resource=reports)
@@ -420,6 +495,8 @@ urlpatterns = [
     path("adverse-event-reports/<int:pk>/follow-up/", report_follow_up_view,
          name="ae-report-follow-up"),
     path("adverse-event-reports/<int:pk>/final/", report_final_view, name="ae-report-final"),
+    path("adverse-event-reports/<int:pk>/group-case/", report_group_case_view,
+         name="ae-report-group-case"),
     path("adverse-event-reports/<int:pk>/pdf/", report_pdf_view, name="ae-report-pdf"),
     path("adverse-event-reports/<int:pk>/xlsx/", report_xlsx_view, name="ae-report-xlsx"),
 ]  # fmt: skip

@@ -30,7 +30,9 @@ PERSONAL = ("patient_name", "patient_record_number", "patient_history")
 class AdverseEventReportSerializer(serializers.ModelSerializer):
     """An adverse-event report. To open one send market (CN, US, EU), outcome (death,
     serious_injury, other) and quality_case, or device with awareness_at; trigger is derived
-    from the facts unless given. report_due_at is computed from the reporting rule."""
+    from the facts unless given. report_due_at is computed from the reporting rule. On a
+    China death / serious-injury initial report, final_due_at is when the evaluation result
+    (the final report, CN-AE-5) is due, set at its submission; final_submitted_at stops it."""
 
     scoped_relations: ClassVar[dict[str, Any]] = {
         "quality_case": cases_visible_to,
@@ -41,13 +43,15 @@ class AdverseEventReportSerializer(serializers.ModelSerializer):
     awareness_at = serializers.DateTimeField(required=False)
     trigger = serializers.CharField(required=False, allow_blank=True)
     rule = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    final_rule = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:
         model = AdverseEventReport
         fields = [
             "id", "number", "kind", "status", "initial", "group", "quality_case", "market",
             "outcome", "group_event", "event_abroad", "trigger", "rule", "awareness_at",
-            "report_due_at", "due_unconfirmed", "reporter_unit", "reporter_address",
+            "report_due_at", "due_unconfirmed", "final_rule", "final_due_at",
+            "final_submitted_at", "reporter_unit", "reporter_address",
             "reporter_contact", "reporter_phone", "organization", "device", "device_model",
             "device_name", "registration_number", "model_spec", "product_type", "origin",
             "risk_class", "batch_number", "serial_number", "udi", "production_date",
@@ -61,7 +65,7 @@ class AdverseEventReportSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = [
             "id", "number", "kind", "status", "initial", "group", "rule", "report_due_at",
-            "due_unconfirmed", "submitted_at", "submission_channel", "submission_reference",
+            "due_unconfirmed", "final_rule", "final_due_at", "final_submitted_at", "submitted_at", "submission_channel", "submission_reference",
             "submitted_by", "retain_until", "created_at", "updated_at",
         ]  # fmt: skip
         extra_kwargs: ClassVar[dict[str, Any]] = {
