@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
         ("catalog", "0004_supplier_repair_clause"),
         ("customers", "0003_contact_phone_validation"),
         ("installed_base", "0006_device_service_dates"),
-        ("quality", "0003_reporting_rules_defaults"),
+        ("quality", "0004_recall_gaps"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

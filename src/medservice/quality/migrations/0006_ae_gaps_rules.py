@@ -11,6 +11,6 @@ def seed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("quality", "0004_ae_gaps")]
+    dependencies = [("quality", "0005_ae_gaps")]
 
     operations = [migrations.RunPython(seed, migrations.RunPython.noop)]
