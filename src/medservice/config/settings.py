@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "medservice.inventory",
     "medservice.work_orders",
     "medservice.quality",
+    "medservice.returns",
 ]
 if "pytest" in sys.modules:
     # Models that exercise core's abstract bases (retention, signatures) in tests only.
