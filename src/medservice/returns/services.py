@@ -560,9 +560,18 @@ def return_approve_repair(
 ) -> ReturnRequest:
     """Go on as a repair (also for an ineligible or rejected return): a repair work order is
     opened for each unit, under the RMA number. A unit kept as evidence may not be repaired."""
+    from medservice.installed_base.services import evidence_hold_for
     from medservice.work_orders.choices import WorkOrderKind
     from medservice.work_orders.services import work_order_create
 
+    for line in request.lines.select_related("device"):
+        hold = evidence_hold_for(line.device) if line.device_id else None
+        if hold is not None:
+            message = _(
+                "%(device)s is kept as evidence (%(reason)s): it may not be repaired or altered "
+                "until the quality manager releases the hold."
+            ) % {"device": line.device, "reason": hold.reason}
+            raise HeldError(message, fields={"lines": [message]})
     with transaction.atomic():
         request = _decide(
             request, "approve-repair", actor=actor, decision=Decision.REPAIR,
@@ -619,7 +628,13 @@ def return_approve_exchange(
                     )
                     % {"model": line.device_model},
                 )
-        problems.raise_if_any(_("The exchange was not approved."))
+        if problems:
+            details = " ".join(
+                message for messages in problems.fields.values() for message in messages
+            )
+            problems.raise_if_any(
+                _("The exchange was not approved: %(details)s") % {"details": details}
+            )
         request.warranty_mode = warranty_mode or _warranty_mode_of(request)
         with audit_context(actor=actor, action="approve-exchange"):
             request.save(update_fields=["warranty_mode", "updated_at"])
