@@ -223,7 +223,7 @@ class RequestForm(forms.Form):
             )
         return items
 
-    def files(self) -> list[FileInput]:
+    def file_inputs(self) -> list[FileInput]:
         data = self.cleaned_data
         return [FileInput(FileKind.INVOICE, upload) for upload in data.get("proof") or []] + [
             FileInput(FileKind.PHOTO, upload) for upload in data.get("photos") or []

@@ -327,7 +327,7 @@ def return_new(request: HttpRequest) -> HttpResponse:
                     requested_on=data["requested_on"], reason=data["reason"],
                     fault_description=data["fault_description"],
                     delivery_reference=data["delivery_reference"], lines=form.lines(),
-                    files=form.files(),
+                    files=form.file_inputs(),
                 )  # fmt: skip
             except DomainError as error:
                 errors_onto(form, error)
@@ -489,7 +489,7 @@ def portal_return_new(request: HttpRequest) -> HttpResponse:
                     actor=user, organization=organization, channel=ReturnChannel.PORTAL,
                     reason=data["reason"], fault_description=data["fault_description"],
                     delivery_reference=data["delivery_reference"], lines=lines,
-                    files=form.files(),
+                    files=form.file_inputs(),
                 )  # fmt: skip
             except DomainError as error:
                 errors_onto(form, error)

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from rest_framework import serializers
 
 from medservice.customers.selectors import organizations_visible_to
-from medservice.installed_base.models import DeliveryLine
+from medservice.installed_base.models import DeliveryLine, Device
 from medservice.installed_base.selectors import devices_visible_to
 from medservice.returns.choices import (
     Cause,
@@ -42,15 +42,31 @@ def _scoped_delivery_lines(user: Any) -> Any:
     return delivery_lines_visible_to(user)
 
 
+class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
+    """An id chosen among the records the caller may see. Read when validating, from the
+    request in the context (a nested serializer has no context when it is built)."""
+
+    def __init__(self, selector: Any, **kwargs: Any) -> None:
+        self.selector = selector
+        super().__init__(**kwargs)
+
+    def get_queryset(self) -> Any:
+        request = self.context.get("request")
+        if request is None:
+            return self.queryset.none()
+        return self.selector(request.user)
+
+
 class ReturnLineSerializer(serializers.ModelSerializer):
     """One product: `device` (a unit), or `delivery_line` with `quantity`; and `condition`."""
 
-    device = serializers.PrimaryKeyRelatedField(
-        queryset=devices_visible_to(None), required=False, allow_null=True
+    device = ScopedPrimaryKeyField(
+        devices_visible_to, queryset=Device.objects.none(), required=False, allow_null=True
     )
-    delivery_line = serializers.PrimaryKeyRelatedField(
-        queryset=DeliveryLine.objects.none(), required=False, allow_null=True
-    )
+    delivery_line = ScopedPrimaryKeyField(
+        _scoped_delivery_lines, queryset=DeliveryLine.objects.none(), required=False,
+        allow_null=True,
+    )  # fmt: skip
     condition = serializers.ChoiceField(choices=ItemCondition.choices)
     quantity = serializers.IntegerField(min_value=1, required=False, default=1)
 
@@ -61,13 +77,6 @@ class ReturnLineSerializer(serializers.ModelSerializer):
             "quantity", "condition", "work_order",
         ]  # fmt: skip
         read_only_fields = ["id", "device_model", "batch_number", "serial_number", "work_order"]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            self.fields["device"].queryset = devices_visible_to(request.user)
-            self.fields["delivery_line"].queryset = _scoped_delivery_lines(request.user)
 
 
 class ReturnFileSerializer(serializers.ModelSerializer):
