@@ -194,11 +194,11 @@ class EvaluateInput(serializers.Serializer):
     evaluation = serializers.CharField()
 
 
-class ReasonInput(serializers.Serializer):
+class ReturnReasonInput(serializers.Serializer):
     reason = serializers.CharField(required=False, default="", allow_blank=True)
 
 
-class RepairInput(ReasonInput):
+class RepairInput(ReturnReasonInput):
     route = serializers.ChoiceField(
         choices=[("workshop", "workshop"), ("on_site", "on_site"), ("remote", "remote"),
                  ("supplier", "supplier")],
@@ -206,13 +206,13 @@ class RepairInput(ReasonInput):
     )  # fmt: skip
 
 
-class ExchangeInput(ReasonInput):
+class ExchangeInput(ReturnReasonInput):
     warranty_mode = serializers.ChoiceField(
         choices=WarrantyMode.choices, required=False, default="", allow_blank=True
     )
 
 
-class RefundApprovalInput(ReasonInput):
+class RefundApprovalInput(ReturnReasonInput):
     refund_kind = serializers.ChoiceField(choices=RefundKind.choices)
     amount = serializers.DecimalField(required=False, allow_null=True, default=None,
                                       min_value=Decimal("0.01"), **MONEY)  # fmt: skip
@@ -245,10 +245,10 @@ class RefundInput(serializers.Serializer):
     reference = serializers.CharField(max_length=100)
 
 
-class CloseInput(serializers.Serializer):
+class ReturnCloseInput(serializers.Serializer):
     note = serializers.CharField(required=False, default="", allow_blank=True)
 
 
-class AttachInput(serializers.Serializer):
+class ReturnAttachInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=FileKind.choices)
     file = serializers.FileField()

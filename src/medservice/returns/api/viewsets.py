@@ -16,11 +16,11 @@ from rest_framework.response import Response
 from medservice.core.api.inputs import action_input
 from medservice.core.errors import InvalidInputError
 from medservice.returns.api.serializers import (
-    AttachInput,
-    CloseInput,
+    ReturnAttachInput,
+    ReturnCloseInput,
     EvaluateInput,
     ExchangeInput,
-    ReasonInput,
+    ReturnReasonInput,
     ReceiveInput,
     RefundApprovalInput,
     RefundInput,
@@ -124,12 +124,12 @@ def viewset_for(resource: Any) -> type:
             data = action_input(RefundApprovalInput, request)
             return self._answer(return_approve_refund(actor=request.user, request=record, **data))
 
-        @extend_schema(request=ReasonInput, responses=RESPONSES)
+        @extend_schema(request=ReturnReasonInput, responses=RESPONSES)
         @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
         def reject(self, request: Request, pk: Any = None) -> Response:
             """Reject, with the reason the customer is told (required)."""
             record = self.get_object()
-            data = action_input(ReasonInput, request)
+            data = action_input(ReturnReasonInput, request)
             return self._answer(return_reject(actor=request.user, request=record, **data))
 
         @extend_schema(request=ReceiveInput, responses=RESPONSES)
@@ -179,20 +179,20 @@ def viewset_for(resource: Any) -> type:
             refund = return_refund(actor=request.user, request=record, line=line, **data)
             return Response(RefundSerializer(refund).data)
 
-        @extend_schema(request=CloseInput, responses=RESPONSES)
+        @extend_schema(request=ReturnCloseInput, responses=RESPONSES)
         @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
         def close(self, request: Request, pk: Any = None) -> Response:
             """Close once the decision is carried out."""
             record = self.get_object()
-            data = action_input(CloseInput, request)
+            data = action_input(ReturnCloseInput, request)
             return self._answer(return_close(actor=request.user, request=record, **data))
 
-        @extend_schema(request=AttachInput, responses={200: ReturnFileSerializer})
+        @extend_schema(request=ReturnAttachInput, responses={200: ReturnFileSerializer})
         @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
         def attach(self, request: Request, pk: Any = None) -> Response:
             """Add a proof of purchase or a photo (multipart: kind, file)."""
             record = self.get_object()
-            data = action_input(AttachInput, request)
+            data = action_input(ReturnAttachInput, request)
             attached = return_file_attach(
                 actor=request.user, request=record, kind=data["kind"], upload=data["file"]
             )
