@@ -26,4 +26,4 @@ class ReturnsConfig(AppConfig):
     )
 
     def ready(self) -> None:
-        from medservice.returns import resources, tasks  # noqa: F401  (registration)
+        from medservice.returns import demo, resources, tasks  # noqa: F401  (registration)

@@ -16,17 +16,17 @@ from rest_framework.response import Response
 from medservice.core.api.inputs import action_input
 from medservice.core.errors import InvalidInputError
 from medservice.returns.api.serializers import (
-    ReturnAttachInput,
-    ReturnCloseInput,
     EvaluateInput,
     ExchangeInput,
-    ReturnReasonInput,
     ReceiveInput,
     RefundApprovalInput,
     RefundInput,
     RefundSerializer,
     RepairInput,
+    ReturnAttachInput,
+    ReturnCloseInput,
     ReturnFileSerializer,
+    ReturnReasonInput,
     ReturnRequestSerializer,
     ShipExchangeInput,
 )
