@@ -20,6 +20,7 @@ from medservice.core.testing import (
 from tests.conftest import Api
 from tests.factories import ContactFactory, DepartmentFactory, OrganizationFactory, user_with_role
 from tests.installed_base.factories import ContractFactory, DeliveryLineFactory, DeviceFactory
+from tests.returns.factories import ReturnRequestFactory
 from tests.tickets.factories import TicketFactory
 from tests.work_orders.factories import WorkOrderFactory
 
@@ -37,6 +38,7 @@ RECORD_IN_ORGANIZATION = {
     ),
     "tickets": lambda organization: TicketFactory(organization=organization),
     "work-orders": lambda organization: WorkOrderFactory(device__organization=organization),
+    "returns": lambda organization: ReturnRequestFactory(organization=organization),
 }
 
 

@@ -27,8 +27,10 @@ def test_a_customer_user_reads_and_only_acts_on_its_own_requests():
     assert "view_organization" in codenames
     # In the portal a customer opens requests, adds to them and answers for itself (agree,
     # confirm, reject, reopen, rate; approve or decline a quote, sign a service report);
-    # nothing else is written by a customer.
+    # asks to return products with the proof of purchase; nothing else is written by a customer.
     assert sorted(name for name in codenames if not name.startswith("view_")) == [
+        "add_returnfile",
+        "add_returnrequest",
         "add_ticket",
         "add_timelineentry",
         "respond_ticket",

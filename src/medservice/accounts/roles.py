@@ -181,8 +181,52 @@ QUALITY_STAFF_CASES = [
 ]
 QUALITY_MANAGE = ["quality.*"]
 
+RETURNS_READ = [
+    "returns.view_returnrequest",
+    "returns.view_returnline",
+    "returns.view_returnfile",
+    "returns.view_returnreceipt",
+    "returns.view_exchangeunit",
+    "returns.view_refund",
+]
+# Agents take return requests and evaluate them (售后服务评估); the manager decides.
+RETURNS_DESK = [
+    *RETURNS_READ,
+    "returns.view_returnrule",
+    "returns.add_returnrequest",
+    "returns.add_returnfile",
+    "returns.evaluate_returnrequest",
+]
+RETURNS_MANAGE = [
+    *RETURNS_DESK,
+    "returns.approve_returnrequest",
+    "returns.close_returnrequest",
+    "returns.add_returnrule",
+    "returns.change_returnrule",
+]
+# The warehouse receives returned products into quarantine and ships exchange units.
+RETURNS_WAREHOUSE = [
+    *RETURNS_READ,
+    "returns.receive_returnrequest",
+    "returns.ship_returnrequest",
+]
+# Finance records the refunds.
+RETURNS_FINANCE = [*RETURNS_READ, "returns.refund_returnrequest"]
+# Customers ask in the portal and follow their own organisation's returns.
+RETURNS_CUSTOMER = [
+    "returns.view_returnrequest",
+    "returns.view_returnline",
+    "returns.view_returnfile",
+    "returns.add_returnrequest",
+    "returns.add_returnfile",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.ADMINISTRATOR: [
+        # Return rules are company policy: the administrator may keep them too.
+        "returns.view_returnrule",
+        "returns.add_returnrule",
+        "returns.change_returnrule",
         # The legal clocks are configuration: the administrator keeps the rules current.
         "quality.view_reportingrule",
         "quality.add_reportingrule",
@@ -215,6 +259,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *INSTALLED_BASE_READ,
     ],
     Role.SERVICE_MANAGER: [
+        *RETURNS_MANAGE,
         *QUALITY_READ,
         *WORK_ORDERS_MANAGE,
         *TICKETS_DESK,
@@ -248,6 +293,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "installed_base.change_deliveryline",
     ],
     Role.SERVICE_AGENT: [
+        *RETURNS_DESK,
         *WORK_ORDERS_DESK,
         *TICKETS_DESK,
         *TRAINING_STAFF,
@@ -279,6 +325,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *TRAINING_STAFF,
     ],
     Role.DISTRIBUTOR_ENGINEER: [
+        *RETURNS_READ,
+        "returns.add_returnrequest",
+        "returns.add_returnfile",
         *WORK_ORDERS_ENGINEER,
         *INVENTORY_ENGINEER,
         # They read the published knowledge base; writing it is the company's.
@@ -303,6 +352,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "installed_base.view_servicecontract",
     ],
     Role.QUALITY_STAFF: [
+        *RETURNS_READ,
         *QUALITY_STAFF_CASES,
         *WORK_ORDERS_READ,
         *TICKETS_READ,
@@ -330,6 +380,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "training.change_documentversion",
     ],
     Role.QUALITY_MANAGER: [
+        *RETURNS_READ,
         *QUALITY_MANAGE,
         *WORK_ORDERS_READ,
         *TICKETS_READ,
@@ -356,6 +407,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "training.approve_documentversion",
     ],
     Role.WAREHOUSE_KEEPER: [
+        *RETURNS_WAREHOUSE,
         "work_orders.view_workorder",
         "work_orders.view_partusage",
         *INVENTORY_WAREHOUSE,
@@ -371,6 +423,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "installed_base.change_device",
     ],
     Role.FINANCE: [
+        *RETURNS_FINANCE,
         *WORK_ORDERS_FINANCE,
         "inventory.view_part",
         "inventory.view_purchaseorder",
@@ -395,6 +448,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     Role.AUDITOR: ["*.view_*"],
     Role.CUSTOMER_USER: [
+        *RETURNS_CUSTOMER,
         *WORK_ORDERS_CUSTOMER,
         "training.view_knowledgearticle",
         "tickets.view_ticket",

@@ -12,6 +12,7 @@ from medservice.customers.api.urls import register as register_customers
 from medservice.installed_base.api.urls import register as register_installed_base
 from medservice.inventory.api.urls import register as register_inventory
 from medservice.quality.api.urls import register as register_quality
+from medservice.returns.api.urls import register as register_returns
 from medservice.tickets.api.urls import register as register_tickets
 from medservice.training.api.urls import register as register_training
 from medservice.work_orders.api.urls import register as register_work_orders
@@ -28,6 +29,7 @@ for register in (
     register_inventory,
     register_work_orders,
     register_quality,
+    register_returns,
 ):
     register(router)
 

@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "medservice.inventory",
     "medservice.work_orders",
     "medservice.quality",
+    "medservice.returns",
 ]
 if "pytest" in sys.modules:
     # Models that exercise core's abstract bases (retention, signatures) in tests only.
@@ -372,6 +373,14 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # One schema name per choice set: several records have a "kind" or a "status".
     "ENUM_NAME_OVERRIDES": {
+        "ReturnStatusEnum": "medservice.returns.choices.ReturnStatus",
+        "ReturnChannelEnum": "medservice.returns.choices.ReturnChannel",
+        "ReturnReasonEnum": "medservice.returns.choices.ReturnReason",
+        "ReturnFileKindEnum": "medservice.returns.choices.FileKind",
+        "ReturnDecisionEnum": "medservice.returns.choices.Decision",
+        "RefundMethodEnum": "medservice.returns.choices.RefundMethod",
+        "WarrantyModeEnum": "medservice.returns.choices.WarrantyMode",
+        "ItemConditionEnum": "medservice.returns.choices.ItemCondition",
         "PaymentMethodEnum": "medservice.work_orders.choices.PaymentMethod",
         "CaseStatusEnum": "medservice.quality.choices.CaseStatus",
         "CaseSourceEnum": "medservice.quality.choices.CaseSource",

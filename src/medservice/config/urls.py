@@ -24,6 +24,8 @@ urlpatterns = [
     path("inventory/", include("medservice.inventory.urls")),
     path("service/", include("medservice.work_orders.urls")),
     path("quality/", include("medservice.quality.urls")),
+    # Returns (/returns/...) and the customer's returns in the portal (/portal/returns/...).
+    path("", include("medservice.returns.urls")),
     # The customer portal and the public pages (fault report without login) of the tickets app.
     path("portal/", include(("medservice.tickets.portal", "portal"), namespace="portal")),
     path("report/", include(("medservice.tickets.public", "public"), namespace="public")),

@@ -48,6 +48,9 @@ class MovementKind(models.TextChoices):
     SUPPLIER_RETURN = "supplier_return", _("Returned to the supplier")
     SCRAP = "scrap", _("Scrapped")
     ADJUSTMENT = "adjustment", _("Count adjustment")
+    # Whole units coming back from, or going out to, a customer under a return (RMA).
+    CUSTOMER_RETURN = "customer_return", _("Returned by a customer (RMA)")
+    EXCHANGE_SHIPMENT = "exchange_shipment", _("Shipped to a customer as an exchange unit")
 
 
 class PurchaseOrderStatus(models.TextChoices):
