@@ -45,7 +45,10 @@ def test_a_customer_requests_a_return_in_the_portal_with_the_invoice(client, cus
     assert 'id="portal-return-status"' in progress
     assert "we will evaluate it" in progress
     assert "发票.pdf" in progress
-    assert client.get("/portal/returns/").status_code == 200
+    listing = client.get("/portal/returns/").content.decode()
+    # The portal's tabs lead to the returns, marked as the page the customer is on
+    assert 'href="/portal/returns/" id="portal-nav-returns" aria-current="page"' in listing
+    assert 'id="portal-nav-returns"' in client.get("/portal/").content.decode()
 
 
 def test_the_portal_form_names_what_is_missing_and_saves_nothing(client, customer_a, device):
