@@ -255,6 +255,7 @@ def test_a_product_defect_opens_a_quality_case_and_holds_its_batch(agent, manage
     assert case is not None
     assert case.device == device
     assert case.organization == device.organization
+    assert case.source == "return"
     assert case.awareness_at == request.created_at
     assert hold_active_for(device=device).source == case.number
     # Until quality decides, the unit cannot be exchanged; it can be repaired.

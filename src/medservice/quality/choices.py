@@ -7,6 +7,7 @@ class CaseSource(models.TextChoices):
     TICKET = "ticket", _("Service request")
     WORK_ORDER = "work_order", _("Service record (work order)")
     MANUAL = "manual", _("Recorded by quality staff")
+    RETURN = "return", _("Return request (suspected defect)")
 
 
 class CaseStatus(models.TextChoices):

@@ -211,9 +211,13 @@ CASE_FIELDS = (
 )  # fmt: skip
 
 
-def case_create(*, actor: Any, data: dict[str, Any]) -> QualityCase:
+def case_create(
+    *, actor: Any, data: dict[str, Any], source: str = CaseSource.MANUAL
+) -> QualityCase:
     """Quality staff record a case directly (a letter, a regulator's call, a complaint heard
-    in a store): the awareness time is when the complaint was received, never in the future."""
+    in a store), or a later app opens one (a return evaluated as a suspected defect, `source`
+    saying which): the awareness time is when the complaint was received, never in the
+    future."""
     _require(actor, "quality.add_qualitycase", _("You may not record quality cases."))
     problems = Problems()
     awareness = data.get("awareness_at") or timezone.now()
@@ -234,7 +238,7 @@ def case_create(*, actor: Any, data: dict[str, Any]) -> QualityCase:
         fields.setdefault("serial_number", device.serial_number)
     with transaction.atomic(), audit_context(actor=actor):
         return _create(
-            announce=False, source=CaseSource.MANUAL, awareness_at=awareness, owner=actor,
+            announce=False, source=source, awareness_at=awareness, owner=actor,
             **fields,
         )  # fmt: skip
 

@@ -402,7 +402,7 @@ def _quality_case_for(request: ReturnRequest, actor: Any) -> Any:
     """The quality case of a suspected product defect: an open case about the same unit or
     batch is linked; otherwise one is opened (its awareness time is the request's receipt) and
     the quality staff are told. Opening a case puts its batch on hold (quality's rule)."""
-    from medservice.quality.choices import OPEN_CASE_STATUSES
+    from medservice.quality.choices import OPEN_CASE_STATUSES, CaseSource
     from medservice.quality.models import QualityCase
     from medservice.quality.services import case_create, contact_hours, quality_staff
 
@@ -445,7 +445,7 @@ def _quality_case_for(request: ReturnRequest, actor: Any) -> Any:
         )
     # The return's evaluator opens it on the quality department's behalf (job, not their
     # role): the case is the quality department's from here.
-    case = case_create(actor=None, data=data)
+    case = case_create(actor=None, data=data, source=CaseSource.RETURN)
     notify(
         recipients=quality_staff(),
         template="quality_case_opened",
