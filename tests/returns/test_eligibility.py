@@ -151,3 +151,20 @@ def test_an_attached_invoice_is_proof(agent, device):
         agent, device, delivery_reference="", files=[FileInput("invoice", invoice())]
     )
     assert request.eligible is True
+
+
+def test_only_the_companys_staff_may_date_a_request_back(customer_a, agent, device):
+    from medservice.core.errors import InvalidInputError
+    from medservice.returns.models import ReturnRequest
+
+    # Given a customer whose unit's window has closed
+    # When they date their request back into it
+    with pytest.raises(InvalidInputError) as refused:
+        request_monitor(customer_a, device, requested_on=days_ago(3))
+    # Then it is refused on the date, and nothing is registered
+    assert refused.value.fields["requested_on"] == [
+        "Only the company's staff may date a request earlier than today."
+    ]
+    assert not ReturnRequest.objects.exists()
+    # While an agent recording a letter received three days ago may
+    assert request_monitor(agent, device, requested_on=days_ago(3)).requested_on == days_ago(3)

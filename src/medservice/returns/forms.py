@@ -11,7 +11,7 @@ from django import forms
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from medservice.core.attachments import attachment_check
 from medservice.core.errors import DomainError
@@ -246,7 +246,7 @@ class StaffRequestForm(RequestForm):
         label=gettext_lazy("Organisation"), queryset=None, widget=organization_autocomplete()
     )
     channel = forms.ChoiceField(
-        label=gettext_lazy("Received by"), choices=ReturnChannel.choices,
+        label=pgettext_lazy("channel", "Received by"), choices=ReturnChannel.choices,
         initial=ReturnChannel.PHONE,
     )  # fmt: skip
     requested_on = forms.DateField(

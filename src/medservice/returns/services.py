@@ -265,6 +265,12 @@ def _line_problems(
         )
 
 
+def _internal(actor: Any) -> bool:
+    from medservice.customers.selectors import user_scope
+
+    return user_scope(actor) == "internal"
+
+
 def return_request_create(
     *,
     actor: Any,
@@ -303,6 +309,13 @@ def return_request_create(
         problems.add("channel", _("Choose how the request came in."))
     if requested_on > today:
         problems.add("requested_on", _("The request cannot be dated in the future."))
+    elif requested_on < today and actor is not None and not _internal(actor):
+        # The window is measured to this day: only the company's staff, recording a letter or
+        # a call received earlier, may date a request back.
+        problems.add(
+            "requested_on",
+            _("Only the company's staff may date a request earlier than today."),
+        )
     if not lines:
         problems.add("lines", _("Name at least one product to return."))
     for index, item in enumerate(lines, start=1):
