@@ -21,7 +21,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from medservice.core.errors import DomainError, InvalidTransitionError, PermissionDeniedError
@@ -69,7 +69,7 @@ STATUS_WORDS = {
     ReturnStatus.RECEIVED: gettext_lazy("Received by us and being processed"),
     ReturnStatus.EXCHANGE_SHIPPED: gettext_lazy("Exchange unit on its way"),
     ReturnStatus.REFUNDED: gettext_lazy("Refund paid"),
-    ReturnStatus.CLOSED: gettext_lazy("Completed"),
+    ReturnStatus.CLOSED: pgettext_lazy("return status", "Completed"),
 }
 STATUS_BADGE = {
     ReturnStatus.REQUESTED: "primary",
