@@ -882,3 +882,21 @@ def test_the_evaluation_clock_is_on_the_page_the_list_and_the_api(
     page = client.get(f"/quality/adverse-event-reports/{final.pk}/").content.decode()
     assert 'id="ae-final-clock"' in page and "Submitted 2026-10-31 08:00" in page
     assert 'id="ae-final-countdown"' not in page
+
+
+def test_a_control_character_typed_into_the_report_does_not_break_the_xlsx(
+    api, filled_report, quality_staff
+):
+    from openpyxl import load_workbook
+
+    # Given a description pasted with a control character (as the API fuzzer found)
+    type(filled_report).objects.filter(pk=filled_report.pk).update(
+        harm_description="心率\x01报警未响"
+    )
+    # When the sheet is downloaded, then it opens and keeps the text without the character
+    response = api.as_user(quality_staff).get(
+        f"/api/v1/adverse-event-reports/{filled_report.pk}/xlsx/"
+    )
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert "心率报警未响" in [row[1] for row in sheet.iter_rows(values_only=True)]

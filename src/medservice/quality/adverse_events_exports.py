@@ -161,6 +161,7 @@ def report_xlsx(report: AdverseEventReport, *, unmask: bool) -> bytes:
     """The report as a sheet laid out like the form: the title, then per section a heading row
     and label | value rows (column A the label, column B the value)."""
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Alignment, Font
 
     workbook = Workbook()
@@ -174,6 +175,9 @@ def report_xlsx(report: AdverseEventReport, *, unmask: bool) -> bytes:
         sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True)
         for label, value in section.rows:
             # Typed text stays text: a value starting with "=" is never a formula.
+            # Control characters pasted into a text field cannot be stored in a sheet.
+            if isinstance(value, str):
+                value = ILLEGAL_CHARACTERS_RE.sub("", value)
             sheet.append([label, value])
             cell = sheet.cell(row=sheet.max_row, column=2)
             cell.data_type = "s"
