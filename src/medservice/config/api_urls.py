@@ -9,8 +9,10 @@ from medservice.accounts.api.views import ObtainTokenView
 from medservice.catalog.api.urls import register as register_catalog
 from medservice.core.api.urls import register as register_core
 from medservice.customers.api.urls import register as register_customers
+from medservice.feedback.api.urls import register as register_feedback
 from medservice.installed_base.api.urls import register as register_installed_base
 from medservice.inventory.api.urls import register as register_inventory
+from medservice.maintenance.api.urls import register as register_maintenance
 from medservice.quality.api.urls import register as register_quality
 from medservice.returns.api.urls import register as register_returns
 from medservice.tickets.api.urls import register as register_tickets
@@ -30,6 +32,8 @@ for register in (
     register_work_orders,
     register_quality,
     register_returns,
+    register_maintenance,
+    register_feedback,
 ):
     register(router)
 

@@ -100,6 +100,8 @@ INSTALLED_APPS = [
     "medservice.work_orders",
     "medservice.quality",
     "medservice.returns",
+    "medservice.maintenance",
+    "medservice.feedback",
 ]
 if "pytest" in sys.modules:
     # Models that exercise core's abstract bases (retention, signatures) in tests only.

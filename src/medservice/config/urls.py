@@ -26,6 +26,8 @@ urlpatterns = [
     path("quality/", include("medservice.quality.urls")),
     # Returns (/returns/...) and the customer's returns in the portal (/portal/returns/...).
     path("", include("medservice.returns.urls")),
+    path("maintenance/", include("medservice.maintenance.urls")),
+    path("feedback/", include("medservice.feedback.urls")),
     # The customer portal and the public pages (fault report without login) of the tickets app.
     path("portal/", include(("medservice.tickets.portal", "portal"), namespace="portal")),
     path("report/", include(("medservice.tickets.public", "public"), namespace="public")),
