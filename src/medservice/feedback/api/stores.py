@@ -212,6 +212,7 @@ class ShortageEntrySerializer(_StoreSerializer):
             "id", "number", "status", "notified_at", "notified_by", "closed_at", "closed_by",
             "close_note", "recorded_by", "retain_until", *TIMESTAMPS,
         ]  # fmt: skip
+        extra_kwargs: ClassVar[dict[str, Any]] = {"quantity": {"min_value": 1}}
 
     def get_product(self, entry: ShortageEntry) -> str:
         return entry.product_label
