@@ -2,6 +2,10 @@
 is told once when it is in stock (when it is received, or at the hourly check), never before;
 the entry is closed as fulfilled or cancelled."""
 
+# The shared fixtures are imported by name (the app's conftest belongs to both areas), so the
+# test arguments "redefine" them: that is how pytest fixtures work.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import pytest
@@ -165,7 +169,9 @@ def test_a_product_and_a_way_to_reach_the_customer_are_required(api, store, stor
     assert set(response.json()["error"]["fields"]) == {"product_text", "customer_phone"}
 
 
-def test_store_staff_of_a_customer_store_may_not_name_a_spare_part(api, store, store_staff, battery):
+def test_store_staff_of_a_customer_store_may_not_name_a_spare_part(
+    api, store, store_staff, battery
+):
     # The spare-parts catalogue is the company's: a customer store names the model or in words.
     response = api.as_user(store_staff).post(
         "/api/v1/shortage-entries/", body(store, part=battery.pk), format="json"

@@ -1,6 +1,10 @@
 """Every store publishes the regulator's supervision phone and its complaint phones on a notice
 in the shop (SOP: 各连锁门店必须在营业场所公布…); only stores and chain stores have one."""
 
+# The shared fixtures are imported by name (the app's conftest belongs to both areas), so the
+# test arguments "redefine" them: that is how pytest fixtures work.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import io
@@ -24,7 +28,9 @@ pytestmark = pytest.mark.django_db
 
 
 def pdf_text(content: bytes) -> str:
-    return "".join("".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(content)).pages)
+    return "".join(
+        "".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(content)).pages
+    )
 
 
 def test_the_notice_prints_the_supervision_and_complaint_phones(client, profile, store_staff):

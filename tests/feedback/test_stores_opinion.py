@@ -2,6 +2,10 @@
 a quality-safety entry becomes a quality case (source: opinion book) at once, and quality staff
 can turn another entry into one; customers' phones are masked."""
 
+# The shared fixtures are imported by name (the app's conftest belongs to both areas), so the
+# test arguments "redefine" them: that is how pytest fixtures work.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import datetime
@@ -84,7 +88,9 @@ def test_a_quality_safety_entry_opens_a_quality_case_and_holds_the_batch_as_any_
     hold = hold_active_for(device_model=strips, batch_number="G2605-0317")
     assert hold is not None and hold.source == case.number
     # and the quality staff are told
-    assert Notification.objects.filter(recipient=quality_staff, link__contains=str(case.pk)).exists()
+    assert Notification.objects.filter(
+        recipient=quality_staff, link__contains=str(case.pk)
+    ).exists()
 
 
 def test_an_entry_without_a_product_opens_a_case_and_holds_nothing(api, store, store_staff):

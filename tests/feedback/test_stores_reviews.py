@@ -2,6 +2,10 @@
 reviewed by its closing time is recorded once for that day and its manager is told; the days
 are Shanghai's."""
 
+# The shared fixtures are imported by name (the app's conftest belongs to both areas), so the
+# test arguments "redefine" them: that is how pytest fixtures work.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import datetime
@@ -105,7 +109,9 @@ def test_the_day_is_shanghais_not_utcs(kept_since_february, store, store_staff):
     assert datetime.date(2026, 3, 4) not in days
 
 
-def test_a_review_after_the_deadline_does_not_undo_the_miss(kept_since_february, store, store_staff):
+def test_a_review_after_the_deadline_does_not_undo_the_miss(
+    kept_since_february, store, store_staff
+):
     review(store, store_staff, "2026-03-03 23:59")
 
     missed_reviews_sweep(now=at("2026-03-04 00:10"))

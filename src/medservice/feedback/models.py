@@ -269,9 +269,7 @@ class ShortageEntry(AuditedModel, RetainedModel):
             ),
         ]  # fmt: skip
         constraints = [
-            models.CheckConstraint(
-                condition=Q(quantity__gte=1), name="shortage_quantity_positive"
-            ),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="shortage_quantity_positive"),
         ]
 
     def __str__(self) -> str:

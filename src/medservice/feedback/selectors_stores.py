@@ -109,6 +109,6 @@ def quantity_in_stock(*, part_id: int | None = None, device_model_id: int | None
 
 def shortages_waiting() -> QuerySet[ShortageEntry]:
     """Open entries naming a part or a model whose customer has not been told yet."""
-    return ShortageEntry.objects.filter(
-        status="open", notified_at__isnull=True
-    ).filter(Q(part__isnull=False) | Q(device_model__isnull=False))
+    return ShortageEntry.objects.filter(status="open", notified_at__isnull=True).filter(
+        Q(part__isnull=False) | Q(device_model__isnull=False)
+    )

@@ -42,8 +42,7 @@ def _letter_problems(
     from medservice.tickets.selectors import tickets_visible_to
 
     merged = {
-        name: data[name] if name in data else getattr(current, name, None)
-        for name in LETTER_FIELDS
+        name: data[name] if name in data else getattr(current, name, None) for name in LETTER_FIELDS
     }
     if merged["kind"] not in LetterKind.values:
         problems.add("kind", _("Choose letter, fax or e-mail."))
@@ -58,7 +57,10 @@ def _letter_problems(
     organization = merged["organization"]
     if organization is None:
         problems.add("organization", _("Choose the organisation it is filed under."))
-    elif actor is not None and not organizations_visible_to(actor).filter(pk=organization.pk).exists():
+    elif (
+        actor is not None
+        and not organizations_visible_to(actor).filter(pk=organization.pk).exists()
+    ):
         problems.add("organization", _("There is no such organisation in your scope."))
     ticket = merged["ticket"]
     if ticket is not None:
@@ -121,6 +123,11 @@ def letter_create(
             for message in error.fields.get("files", [error.message]):
                 problems.add("files", message)
     problems.raise_if_any(_("The correspondence was not filed."))
+    if email_message_id:
+        existing = Letter.objects.filter(email_message_id=email_message_id[:300]).first()
+        if existing is not None:
+            message = _("This e-mail is already filed as %(letter)s.") % {"letter": existing}
+            raise ConflictError(message, fields={"file": [message]})
     for name in ("subject", "counterpart", "their_reference", "summary"):
         data[name] = _text(data.get(name))
     try:
@@ -131,7 +138,8 @@ def letter_create(
                 email_message_id=email_message_id[:300],
                 **data,
             )
-            letter.full_clean(exclude=["number"])
+            # The one-letter-per-message constraint is the database's (two uploads at once).
+            letter.full_clean(exclude=["number"], validate_constraints=False)
             letter.save()
             _files_save(letter, uploads, actor)
             for name, mime, content in extra_files or []:

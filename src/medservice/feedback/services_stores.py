@@ -76,7 +76,9 @@ def _check_store(problems: Problems, actor: Any, store: Any, field: str = "store
             _("%(organization)s is not a store or a chain store.") % {"organization": store},
         )
     elif actor is not None and not stores_visible_to(actor).filter(pk=store.pk).exists():
-        problems.add(field, _("%(organization)s is not one of your stores.") % {"organization": store})
+        problems.add(
+            field, _("%(organization)s is not one of your stores.") % {"organization": store}
+        )
 
 
 # --- Store profile and notice -------------------------------------------------------------------
@@ -328,9 +330,7 @@ def _open_case(entry: OpinionEntry) -> Any:
 
 def opinion_entry_unmask(*, actor: Any, entry: OpinionEntry) -> str:
     """The customer's phone in full for a role that calls back; audited."""
-    _require(
-        actor, "feedback.unmask_opinionentry", _("You may not see customers' phone numbers.")
-    )
+    _require(actor, "feedback.unmask_opinionentry", _("You may not see customers' phone numbers."))
     with transaction.atomic(), audit_context(actor=actor):
         audit_record(entry, AuditAction.UNMASK, before={}, after={}, detail="customer_phone")
     return entry.customer_phone or ""
@@ -614,16 +614,17 @@ def shortage_close(
 ) -> ShortageEntry:
     """Close an entry: the customer got the product (fulfilled) or no longer wants it, or it
     will not be stocked (cancelled, with the reason)."""
-    _require(
-        actor, "feedback.close_shortageentry", _("You may not close out-of-stock entries.")
-    )
+    _require(actor, "feedback.close_shortageentry", _("You may not close out-of-stock entries."))
     problems = Problems()
     if status not in (ShortageStatus.FULFILLED, ShortageStatus.CANCELLED):
         problems.add("status", _("Choose fulfilled or cancelled."))
     if status == ShortageStatus.CANCELLED and not _text(note):
         problems.add("note", _("Say why the entry is cancelled."))
     problems.raise_if_any(_("The entry was not closed."))
-    with transaction.atomic(), audit_context(actor=actor, action="close", reason=_text(note) or None):
+    with (
+        transaction.atomic(),
+        audit_context(actor=actor, action="close", reason=_text(note) or None),
+    ):
         current = ShortageEntry.objects.select_for_update().get(pk=entry.pk)
         if current.status != ShortageStatus.OPEN:
             raise InvalidTransitionError(
@@ -646,7 +647,10 @@ def shortage_entry_unmask(*, actor: Any, entry: ShortageEntry) -> dict[str, str]
     )
     with transaction.atomic(), audit_context(actor=actor):
         audit_record(entry, AuditAction.UNMASK, before={}, after={}, detail="customer_contact")
-    return {"customer_phone": entry.customer_phone or "", "customer_email": entry.customer_email or ""}
+    return {
+        "customer_phone": entry.customer_phone or "",
+        "customer_email": entry.customer_email or "",
+    }
 
 
 def shortage_notify(*, entry: ShortageEntry, actor: Any = None, by: str = "stock") -> bool:
@@ -712,9 +716,7 @@ def shortages_check_stock(
 
 def shortage_notify_by_hand(*, actor: Any, entry: ShortageEntry) -> ShortageEntry:
     """Store staff tell the customer themselves (a product named only in words has arrived)."""
-    _require(
-        actor, "feedback.change_shortageentry", _("You may not change out-of-stock entries.")
-    )
+    _require(actor, "feedback.change_shortageentry", _("You may not change out-of-stock entries."))
     if entry.notified_at is not None:
         raise InvalidTransitionError(
             _("The customer of %(entry)s was already told on %(date)s.")

@@ -45,7 +45,8 @@ class OpinionEntryDetailView(ResourceDetailView):
             "entry": obj,
             "can_escalate": obj.quality_case_id is None
             and user.has_perm("feedback.escalate_opinionentry"),
-            "can_unmask": bool(obj.customer_phone) and user.has_perm("feedback.unmask_opinionentry"),
+            "can_unmask": bool(obj.customer_phone)
+            and user.has_perm("feedback.unmask_opinionentry"),
             "is_quality_safety": obj.category == OpinionCategory.QUALITY_SAFETY,
         }
 
@@ -94,9 +95,7 @@ def opinion_entry_to_case(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        messages.success(
-            request, _("Quality case %(case)s opened.") % {"case": entry.quality_case}
-        )
+        messages.success(request, _("Quality case %(case)s opened.") % {"case": entry.quality_case})
     return redirect("feedback:opinion-entries-detail", pk=pk)
 
 

@@ -75,7 +75,10 @@ class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
 
 def _scoped_store_field(**kwargs: Any) -> ScopedPrimaryKeyField:
     return ScopedPrimaryKeyField(
-        organizations_visible_to, "customers.Organization", help_text="A store or chain store (organisation id).", **kwargs
+        organizations_visible_to,
+        "customers.Organization",
+        help_text="A store or chain store (organisation id).",
+        **kwargs,
     )
 
 
@@ -115,7 +118,9 @@ def _parts_for(user: Any) -> Any:
 class StoreProfileSerializer(_StoreSerializer):
     store = _scoped_store_field()
     manager = ScopedPrimaryKeyField(_users_for, "accounts.User", required=False, allow_null=True)
-    quality_person = ScopedPrimaryKeyField(_users_for, "accounts.User", required=False, allow_null=True)
+    quality_person = ScopedPrimaryKeyField(
+        _users_for, "accounts.User", required=False, allow_null=True
+    )
     notice_url = serializers.SerializerMethodField()
 
     class Meta:

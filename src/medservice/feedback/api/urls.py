@@ -21,7 +21,9 @@ def register(router: DefaultRouter) -> None:
         store_profiles,
     )
 
-    router.register("store-profiles", store_profile_viewset(store_profiles), basename="store-profile")
+    router.register(
+        "store-profiles", store_profile_viewset(store_profiles), basename="store-profile"
+    )
     router.register(
         "opinion-entries", opinion_entry_viewset(opinion_entries), basename="opinion-entry"
     )
