@@ -43,6 +43,12 @@ class FeedbackConfig(AppConfig):
             permission="feedback.view_letter",
             order=84,
         ),
+        NavItem(
+            _("File an e-mail"),
+            "feedback:correspondence-from-email",
+            permission="feedback.add_letter",
+            order=85,
+        ),
     )
 
     def ready(self) -> None:

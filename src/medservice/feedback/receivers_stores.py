@@ -1,6 +1,7 @@
-"""Stock arriving (a receipt, a release back to stock, a customer return) sets off the
-out-of-stock register's check for that part after commit: the customers waiting for it hear at
-once rather than at the next hourly run. Only a task is scheduled here; the service decides."""
+"""Stock arriving (a receipt, a transfer, a release back to stock, a customer return, a count
+adjustment) sets off the out-of-stock register's check for that part after commit: the
+customers waiting for it hear at once rather than at the next hourly run. Only a task is
+scheduled here; the service decides."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-ARRIVING_KINDS = frozenset({"receipt", "restock", "customer_return", "adjustment"})
+ARRIVING_KINDS = frozenset({"receipt", "restock", "customer_return", "adjustment", "transfer"})
 
 
 @receiver(post_save, sender="inventory.StockMovement", dispatch_uid="feedback.stock_arrived")
