@@ -19,6 +19,15 @@ from medservice.core.testing import (
 )
 from tests.conftest import Api
 from tests.factories import ContactFactory, DepartmentFactory, OrganizationFactory, user_with_role
+from tests.feedback.factories_stores import (
+    LetterFactory,
+    MissedReviewFactory,
+    OpinionEntryFactory,
+    OpinionReviewFactory,
+    ShortageEntryFactory,
+    StoreProfileFactory,
+    store_of,
+)
 from tests.installed_base.factories import ContractFactory, DeliveryLineFactory, DeviceFactory
 from tests.returns.factories import ReturnRequestFactory
 from tests.tickets.factories import TicketFactory
@@ -39,6 +48,13 @@ RECORD_IN_ORGANIZATION = {
     "tickets": lambda organization: TicketFactory(organization=organization),
     "work-orders": lambda organization: WorkOrderFactory(device__organization=organization),
     "returns": lambda organization: ReturnRequestFactory(organization=organization),
+    # issue 10 stores
+    "store-profiles": lambda organization: StoreProfileFactory(store=store_of(organization)),
+    "opinion-entries": lambda organization: OpinionEntryFactory(store=store_of(organization)),
+    "opinion-reviews": lambda organization: OpinionReviewFactory(store=store_of(organization)),
+    "missed-reviews": lambda organization: MissedReviewFactory(store=store_of(organization)),
+    "shortage-entries": lambda organization: ShortageEntryFactory(store=store_of(organization)),
+    "correspondence": lambda organization: LetterFactory(organization=organization),
 }
 
 

@@ -468,6 +468,71 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
+# issue 10 stores: the stores' opinion books, daily reviews, out-of-stock register and
+# notices, and the correspondence archive. Store staff keep their own store's books (scoping
+# narrows them to it: they lack view_every_store); quality staff oversee every store and turn
+# entries into quality cases; service and quality staff file correspondence.
+STORES_READ = [
+    "feedback.view_storeprofile",
+    "feedback.view_every_store",
+    "feedback.view_opinionentry",
+    "feedback.view_opinionbookreview",
+    "feedback.view_missedreview",
+    "feedback.view_shortageentry",
+]
+STORES_STAFF = [
+    "feedback.view_storeprofile",
+    "feedback.change_storeprofile",
+    "feedback.view_opinionentry",
+    "feedback.add_opinionentry",
+    "feedback.change_opinionentry",
+    "feedback.unmask_opinionentry",
+    "feedback.view_opinionbookreview",
+    "feedback.add_opinionbookreview",
+    "feedback.view_missedreview",
+    "feedback.view_shortageentry",
+    "feedback.add_shortageentry",
+    "feedback.change_shortageentry",
+    "feedback.close_shortageentry",
+    "feedback.unmask_shortageentry",
+]
+STORES_QUALITY = [
+    *STORES_READ,
+    "feedback.add_storeprofile",
+    "feedback.change_storeprofile",
+    "feedback.change_opinionentry",
+    "feedback.escalate_opinionentry",
+    "feedback.unmask_opinionentry",
+    "feedback.add_opinionbookreview",
+]
+CORRESPONDENCE_WRITE = [
+    "feedback.view_letter",
+    "feedback.view_letterfile",
+    "feedback.add_letter",
+    "feedback.change_letter",
+]
+for _role, _patterns in {
+    Role.STORE_STAFF: STORES_STAFF,
+    Role.QUALITY_STAFF: [*STORES_QUALITY, *CORRESPONDENCE_WRITE],
+    Role.QUALITY_MANAGER: [*STORES_QUALITY, *CORRESPONDENCE_WRITE],
+    Role.SERVICE_MANAGER: [
+        *STORES_READ,
+        "feedback.add_storeprofile",
+        "feedback.change_storeprofile",
+        "feedback.close_shortageentry",
+        *CORRESPONDENCE_WRITE,
+    ],
+    Role.SERVICE_AGENT: [*STORES_READ, *CORRESPONDENCE_WRITE],
+    Role.ADMINISTRATOR: [
+        "feedback.view_storeprofile",
+        "feedback.view_every_store",
+        "feedback.add_storeprofile",
+        "feedback.change_storeprofile",
+    ],
+}.items():
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_patterns]
+
+
 def permissions_matching(patterns: list[str], permissions: list[Permission]) -> list[Permission]:
     chosen = []
     for permission in permissions:

@@ -499,3 +499,18 @@ MEDSERVICE_PART_EXPIRY_WARNING_DAYS = int(env("PART_EXPIRY_WARNING_DAYS", "60"))
 # otherwise, and how many days before its end the person and their manager are reminded.
 MEDSERVICE_CERTIFICATION_MONTHS = int(env("CERTIFICATION_MONTHS", "24"))
 MEDSERVICE_CERTIFICATION_REMIND_DAYS = int(env("CERTIFICATION_REMIND_DAYS", "30"))
+
+# --- Stores, out-of-stock register, correspondence (issue 10, feedback app) -----------------
+# A store's opinion book must be reviewed every day by its closing time (the store profile's),
+# or by this time ("HH:MM") when the profile names none; the days are the stores' own, in
+# FEEDBACK_STORE_TIME_ZONE.
+FEEDBACK_OPINION_REVIEW_DEADLINE = env("OPINION_REVIEW_DEADLINE", "20:00")
+FEEDBACK_STORE_TIME_ZONE = env("STORE_TIME_ZONE", "Asia/Shanghai")
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "OpinionCategoryEnum": "medservice.feedback.choices.OpinionCategory",
+        "ShortageStatusEnum": "medservice.feedback.choices.ShortageStatus",
+        "LetterKindEnum": "medservice.feedback.choices.LetterKind",
+        "LetterDirectionEnum": "medservice.feedback.choices.LetterDirection",
+    }
+)

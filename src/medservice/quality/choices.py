@@ -8,6 +8,7 @@ class CaseSource(models.TextChoices):
     WORK_ORDER = "work_order", _("Service record (work order)")
     MANUAL = "manual", _("Recorded by quality staff")
     RETURN = "return", _("Return request (suspected defect)")
+    OPINION_BOOK = "opinion_book", _("Store opinion book")
 
 
 class CaseStatus(models.TextChoices):
