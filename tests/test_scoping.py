@@ -20,6 +20,15 @@ from medservice.core.testing import (
 from tests.conftest import Api
 from tests.factories import ContactFactory, DepartmentFactory, OrganizationFactory, user_with_role
 from tests.installed_base.factories import ContractFactory, DeliveryLineFactory, DeviceFactory
+from tests.maintenance.factories import (
+    AcceptanceRecordFactory,
+    InstallationFactory,
+    OperatorTrainingFactory,
+    PmPlanFactory,
+    PmVisitFactory,
+    RetrainingSuggestionFactory,
+    TrainingAttendeeFactory,
+)
 from tests.returns.factories import ReturnRequestFactory
 from tests.tickets.factories import TicketFactory
 from tests.work_orders.factories import WorkOrderFactory
@@ -39,6 +48,18 @@ RECORD_IN_ORGANIZATION = {
     "tickets": lambda organization: TicketFactory(organization=organization),
     "work-orders": lambda organization: WorkOrderFactory(device__organization=organization),
     "returns": lambda organization: ReturnRequestFactory(organization=organization),
+    # issue 10 maintenance
+    "pm-plans": lambda organization: PmPlanFactory(device__organization=organization),
+    "pm-visits": lambda organization: PmVisitFactory(plan__device__organization=organization),
+    "installations": lambda organization: InstallationFactory(device__organization=organization),
+    "acceptances": lambda organization: AcceptanceRecordFactory(device__organization=organization),
+    "operator-trainings": lambda organization: OperatorTrainingFactory(organization=organization),
+    "training-attendees": lambda organization: TrainingAttendeeFactory(
+        training__organization=organization
+    ),
+    "retraining-suggestions": lambda organization: RetrainingSuggestionFactory(
+        work_order__device__organization=organization
+    ),
 }
 
 

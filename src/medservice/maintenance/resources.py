@@ -160,6 +160,8 @@ installations = register(
         update=None,
         delete=None,
         api_basename="installation",
+        # In the UI installations are opened from a delivery's page.
+        create_url_name="installed_base:deliveries-list",
     )
 )  # fmt: skip
 
@@ -252,6 +254,8 @@ training_attendees = register(
         # A name entered by mistake is removed, with the reason in the audit trail.
         delete=record_delete,
         api_basename="training-attendee",
+        # In the UI attendees are added on their training's page.
+        create_url_name="maintenance:operator-trainings-list",
     )
 )  # fmt: skip
 
