@@ -39,8 +39,8 @@ class ScopedIdField(serializers.PrimaryKeyRelatedField):
     """An id among the records the caller may see; any other is "not one you may choose"."""
 
     default_error_messages = {
-        "does_not_exist": _("There is no %(thing)s with id %(pk_value)s that you may choose."),
-        "incorrect_type": _("Give the id as a number, not %(data_type)s."),
+        "does_not_exist": _("There is no {thing} with id {pk_value} that you may choose."),
+        "incorrect_type": _("Give the id as a number, not {data_type}."),
     }
 
     def __init__(self, selector: Any, thing: Any, **kwargs: Any) -> None:
