@@ -40,7 +40,7 @@ def ventilator(ventilator_model, hospital_a):
 
 
 @pytest.fixture
-def monitor(monitor_model, hospital_a):
+def monitor(monitor_model, hospital_a):  # noqa: F811  (the imported fixture)
     return DeviceFactory(
         device_model=monitor_model, organization=hospital_a, serial_number="KM8-2603-0009",
         installed_on=datetime.date(2026, 3, 5), accepted_on=datetime.date(2026, 3, 10),

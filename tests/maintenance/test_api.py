@@ -130,7 +130,9 @@ def test_the_acceptance_is_signed_through_the_api(api, engineer, ventilator_mode
 
 def test_the_sign_in_sheet_downloads_as_pdf(api, customer_a, hospital_a):
     training = OperatorTrainingFactory(organization=hospital_a)
-    response = api.as_user(customer_a).get(f"/api/v1/operator-trainings/{training.pk}/sign-in-sheet/")
+    response = api.as_user(customer_a).get(
+        f"/api/v1/operator-trainings/{training.pk}/sign-in-sheet/"
+    )
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
@@ -148,12 +150,18 @@ def _queries(callable_) -> int:
     [
         ("/api/v1/pm-plans/", lambda org: PmPlanFactory(device__organization=org)),
         ("/api/v1/pm-visits/", lambda org: PmVisitFactory(plan__device__organization=org)),
-        ("/api/v1/operator-trainings/", lambda org: TrainingAttendeeFactory(
-            training__organization=org).training),
+        (
+            "/api/v1/operator-trainings/",
+            lambda org: TrainingAttendeeFactory(training__organization=org).training,
+        ),
         ("/maintenance/pm-plans/", lambda org: PmPlanFactory(device__organization=org)),
         ("/maintenance/operator-trainings/", lambda org: OperatorTrainingFactory(organization=org)),
-        ("/maintenance/pm-plans/overdue/", lambda org: PmPlanFactory(
-            device__organization=org, next_due_on=datetime.date(2020, 1, 1))),
+        (
+            "/maintenance/pm-plans/overdue/",
+            lambda org: PmPlanFactory(
+                device__organization=org, next_due_on=datetime.date(2020, 1, 1)
+            ),
+        ),
     ],
 )
 def test_lists_take_a_fixed_number_of_queries(api, client, manager, hospital_a, url, make):

@@ -11,14 +11,13 @@ from freezegun import freeze_time
 
 from medservice.core.errors import InvalidInputError
 from medservice.maintenance.choices import PmIntervalSource, PmVisitStatus
-from medservice.maintenance.models import PmVisit
+from medservice.maintenance.models import PmPlan, PmVisit
 from medservice.maintenance.services import (
     pm_completion_rate,
     pm_plan_create,
     pm_plans_overdue,
     pm_work_orders_create,
 )
-from medservice.maintenance.models import PmPlan
 from medservice.work_orders.choices import (
     Route,
     ServiceResult,
@@ -126,9 +125,7 @@ def test_completing_the_pm_work_order_closes_the_visit_and_advances_the_plan(
     pm_work_orders_create(today=datetime.date(2026, 8, 23))
     work_order = WorkOrder.objects.get()
     # when the engineer completes it on 2026-08-30
-    with freeze_time("2026-08-30 10:00:00+08:00"), django_capture_on_commit_callbacks(
-        execute=True
-    ):
+    with freeze_time("2026-08-30 10:00:00+08:00"), django_capture_on_commit_callbacks(execute=True):
         _complete(work_order, engineer)
     # then the visit is done that day and the next PM is due 180 days later
     visit = PmVisit.objects.get()
