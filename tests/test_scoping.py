@@ -29,6 +29,15 @@ from tests.feedback.factories_stores import (
     store_of,
 )
 from tests.installed_base.factories import ContractFactory, DeliveryLineFactory, DeviceFactory
+from tests.maintenance.factories import (
+    AcceptanceRecordFactory,
+    InstallationFactory,
+    OperatorTrainingFactory,
+    PmPlanFactory,
+    PmVisitFactory,
+    RetrainingSuggestionFactory,
+    TrainingAttendeeFactory,
+)
 from tests.returns.factories import ReturnRequestFactory
 from tests.tickets.factories import TicketFactory
 from tests.work_orders.factories import WorkOrderFactory
@@ -55,6 +64,18 @@ RECORD_IN_ORGANIZATION = {
     "missed-reviews": lambda organization: MissedReviewFactory(store=store_of(organization)),
     "shortage-entries": lambda organization: ShortageEntryFactory(store=store_of(organization)),
     "correspondence": lambda organization: LetterFactory(organization=organization),
+    # issue 10 maintenance
+    "pm-plans": lambda organization: PmPlanFactory(device__organization=organization),
+    "pm-visits": lambda organization: PmVisitFactory(plan__device__organization=organization),
+    "installations": lambda organization: InstallationFactory(device__organization=organization),
+    "acceptances": lambda organization: AcceptanceRecordFactory(device__organization=organization),
+    "operator-trainings": lambda organization: OperatorTrainingFactory(organization=organization),
+    "training-attendees": lambda organization: TrainingAttendeeFactory(
+        training__organization=organization
+    ),
+    "retraining-suggestions": lambda organization: RetrainingSuggestionFactory(
+        work_order__device__organization=organization
+    ),
 }
 
 

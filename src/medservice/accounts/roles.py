@@ -221,6 +221,36 @@ RETURNS_CUSTOMER = [
     "returns.add_returnfile",
 ]
 
+# issue 10 maintenance: PM plans, installation and acceptance, operator training.
+MAINTENANCE_READ = ["maintenance.view_*"]
+# Engineers install, record the customer's signed acceptance and train the operators.
+MAINTENANCE_ENGINEER = [
+    *MAINTENANCE_READ,
+    "maintenance.add_installation",
+    "maintenance.add_acceptancerecord",
+    "maintenance.sign_acceptancerecord",
+    "maintenance.add_acceptancefile",
+    "maintenance.add_operatortraining",
+    "maintenance.change_operatortraining",
+    "maintenance.add_trainingattendee",
+    "maintenance.delete_trainingattendee",
+    "maintenance.add_trainingfile",
+]
+# The desk keeps the PM plans; the manager also decides re-training suggestions.
+MAINTENANCE_DESK = [*MAINTENANCE_READ, "maintenance.add_pmplan", "maintenance.change_pmplan"]
+MAINTENANCE_MANAGE = ["maintenance.*"]
+# Customers read their plans, visits, acceptances and trainings (not internal suggestions).
+MAINTENANCE_CUSTOMER = [
+    "maintenance.view_pmplan",
+    "maintenance.view_pmvisit",
+    "maintenance.view_installation",
+    "maintenance.view_acceptancerecord",
+    "maintenance.view_acceptancefile",
+    "maintenance.view_operatortraining",
+    "maintenance.view_trainingattendee",
+    "maintenance.view_trainingfile",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.ADMINISTRATOR: [
         # Return rules are company policy: the administrator may keep them too.
@@ -259,6 +289,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *INSTALLED_BASE_READ,
     ],
     Role.SERVICE_MANAGER: [
+        *MAINTENANCE_MANAGE,  # issue 10 maintenance
         *RETURNS_MANAGE,
         *QUALITY_READ,
         *WORK_ORDERS_MANAGE,
@@ -293,6 +324,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "installed_base.change_deliveryline",
     ],
     Role.SERVICE_AGENT: [
+        *MAINTENANCE_DESK,  # issue 10 maintenance
         *RETURNS_DESK,
         *WORK_ORDERS_DESK,
         *TICKETS_DESK,
@@ -309,6 +341,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "installed_base.change_device",
     ],
     Role.FIELD_ENGINEER: [
+        *MAINTENANCE_ENGINEER,  # issue 10 maintenance
         *WORK_ORDERS_ENGINEER,
         *TICKETS_READ,
         "tickets.add_ticket",
@@ -325,6 +358,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *TRAINING_STAFF,
     ],
     Role.DISTRIBUTOR_ENGINEER: [
+        *MAINTENANCE_ENGINEER,  # issue 10 maintenance
         *RETURNS_READ,
         "returns.add_returnrequest",
         "returns.add_returnfile",
@@ -352,6 +386,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "installed_base.view_servicecontract",
     ],
     Role.QUALITY_STAFF: [
+        *MAINTENANCE_READ,  # issue 10 maintenance
         *RETURNS_READ,
         *QUALITY_STAFF_CASES,
         *WORK_ORDERS_READ,
@@ -380,6 +415,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "training.change_documentversion",
     ],
     Role.QUALITY_MANAGER: [
+        *MAINTENANCE_READ,  # issue 10 maintenance
         *RETURNS_READ,
         *QUALITY_MANAGE,
         *WORK_ORDERS_READ,
@@ -448,6 +484,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     Role.AUDITOR: ["*.view_*"],
     Role.CUSTOMER_USER: [
+        *MAINTENANCE_CUSTOMER,  # issue 10 maintenance
         *RETURNS_CUSTOMER,
         *WORK_ORDERS_CUSTOMER,
         "training.view_knowledgearticle",

@@ -375,6 +375,13 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # One schema name per choice set: several records have a "kind" or a "status".
     "ENUM_NAME_OVERRIDES": {
+        # issue 10 maintenance
+        "PmIntervalSourceEnum": "medservice.maintenance.choices.PmIntervalSource",
+        "PmVisitStatusEnum": "medservice.maintenance.choices.PmVisitStatus",
+        "InstallationStatusEnum": "medservice.maintenance.choices.InstallationStatus",
+        "AcceptanceFileKindEnum": "medservice.maintenance.choices.AcceptanceFileKind",
+        "TrainingFileKindEnum": "medservice.maintenance.choices.TrainingFileKind",
+        "SuggestionStatusEnum": "medservice.maintenance.choices.SuggestionStatus",
         "ReturnStatusEnum": "medservice.returns.choices.ReturnStatus",
         "ReturnChannelEnum": "medservice.returns.choices.ReturnChannel",
         "ReturnReasonEnum": "medservice.returns.choices.ReturnReason",
@@ -514,3 +521,8 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "LetterDirectionEnum": "medservice.feedback.choices.LetterDirection",
     }
 )
+# --- Maintenance (issue 10: PM, installation and acceptance, operator training) --------------
+# The PM work order is opened this many days before the plan's due date (once per due date);
+# deliveries of the last MAINTENANCE_INSTALLATION_LOOKBACK_DAYS days get installation orders.
+MAINTENANCE_PM_LEAD_DAYS = int(env("MAINTENANCE_PM_LEAD_DAYS", "14"))
+MAINTENANCE_INSTALLATION_LOOKBACK_DAYS = int(env("MAINTENANCE_INSTALLATION_LOOKBACK_DAYS", "30"))

@@ -10,3 +10,7 @@ work_order_quality_flagged = Signal()
 # A work order was completed (device back in service or not): the maintenance and feedback
 # apps subscribe (PM plan, follow-up call). Sent after commit with `work_order`.
 work_order_completed = Signal()
+
+# A work order was cancelled: the maintenance app re-opens the PM visit or installation it
+# served. Sent after commit with `work_order`.
+work_order_cancelled = Signal()

@@ -891,7 +891,15 @@ def work_order_cancel(*, actor: Any, work_order: WorkOrder, reason: str) -> Work
             % {"number": work_order.number, "reason": reason.strip()},
             actor=actor,
         )
+        pk = work_order.pk
+        transaction.on_commit(lambda: _cancelled_event(pk))
     return work_order
+
+
+def _cancelled_event(pk: int) -> None:
+    from medservice.work_orders.events import work_order_cancelled
+
+    work_order_cancelled.send(sender=WorkOrder, work_order=WorkOrder.objects.get(pk=pk))
 
 
 def _device_back_if_idle(work_order: WorkOrder, *, actor: Any) -> None:
