@@ -1,0 +1,1 @@
+"""Demo follow-ups, visits and surveys (filled in below)."""
