@@ -62,5 +62,5 @@ def survey_with_token(survey: Survey, *, days: int | None = None) -> str:
         if days is not None:
             survey.link_expires_at = timezone.now() + datetime.timedelta(days=days)
         survey.status = "sent"
-        survey.save()
+        survey.save(update_fields=["token_hash", "link_expires_at", "status"])
     return token

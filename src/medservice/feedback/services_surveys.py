@@ -327,9 +327,9 @@ def _is_low(answers: dict[str, tuple[SurveyQuestion, int | None, str]]) -> list[
         if score is None:
             continue
         if question.kind == QuestionKind.SCORE and score <= low_score():
-            reasons.append(f"{question.text_in(translation.get_language())}: {score}/5")
+            reasons.append(f"{question.code}: {score}/5")
         if question.kind == QuestionKind.RECOMMENDATION and score <= low_recommendation():
-            reasons.append(f"{question.text_in(translation.get_language())}: {score}/10")
+            reasons.append(f"{question.code}: {score}/10")
     return reasons
 
 
