@@ -19,6 +19,13 @@ from medservice.core.testing import (
 )
 from tests.conftest import Api
 from tests.factories import ContactFactory, DepartmentFactory, OrganizationFactory, user_with_role
+from tests.feedback.factories_followups import (  # issue 10 follow-ups and surveys
+    CustomerVisitFactory,
+    FollowUpFactory,
+    SurveyEscalationFactory,
+    SurveyFactory,
+    VisitOpinionFactory,
+)
 from tests.installed_base.factories import ContractFactory, DeliveryLineFactory, DeviceFactory
 from tests.returns.factories import ReturnRequestFactory
 from tests.tickets.factories import TicketFactory
@@ -39,6 +46,14 @@ RECORD_IN_ORGANIZATION = {
     "tickets": lambda organization: TicketFactory(organization=organization),
     "work-orders": lambda organization: WorkOrderFactory(device__organization=organization),
     "returns": lambda organization: ReturnRequestFactory(organization=organization),
+    # issue 10 follow-ups and surveys
+    "follow-ups": lambda organization: FollowUpFactory(organization=organization),
+    "customer-visits": lambda organization: CustomerVisitFactory(organization=organization),
+    "visit-opinions": lambda organization: VisitOpinionFactory(visit__organization=organization),
+    "surveys": lambda organization: SurveyFactory(organization=organization),
+    "survey-escalations": lambda organization: SurveyEscalationFactory(
+        survey__organization=organization
+    ),
 }
 
 

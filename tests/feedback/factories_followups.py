@@ -6,13 +6,21 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+import factory
 from django.db import transaction
 from django.utils import timezone
 
-from medservice.feedback.models import Survey
+from medservice.feedback.models import (
+    CustomerVisit,
+    FollowUp,
+    Survey,
+    SurveyCampaign,
+    SurveyEscalation,
+    VisitOpinion,
+)
 from medservice.feedback.services_surveys import _issue_token
 from medservice.tickets import services as ticket_services
-from tests.factories import ContactFactory
+from tests.factories import ContactFactory, OrganizationFactory
 from tests.tickets.factories import TicketFactory
 
 
@@ -64,3 +72,74 @@ def survey_with_token(survey: Survey, *, days: int | None = None) -> str:
         survey.status = "sent"
         survey.save(update_fields=["token_hash", "link_expires_at", "status"])
     return token
+
+
+# --- records made directly (for scoping and list tests) ---------------------------------------
+
+
+def _staff() -> Any:
+    from medservice.accounts.choices import Role
+    from tests.factories import CompanyFactory, user_with_role
+
+    return user_with_role(Role.SERVICE_AGENT, CompanyFactory())
+
+
+class FollowUpFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FollowUp
+
+    number = factory.Sequence(lambda n: f"HF-2026-{n:06d}")
+    kind = "call"
+    organization = factory.SubFactory(OrganizationFactory)
+    contact = factory.LazyAttribute(lambda item: ContactFactory(organization=item.organization))
+    due_on = datetime.date(2026, 4, 9)
+
+
+class CustomerVisitFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CustomerVisit
+
+    number = factory.Sequence(lambda n: f"ZF-2026-{n:06d}")
+    kind = "planned"
+    organization = factory.SubFactory(OrganizationFactory)
+    planned_on = datetime.date(2026, 5, 6)
+    purpose = "年度走访，了解设备使用情况"
+
+
+class VisitOpinionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = VisitOpinion
+
+    visit = factory.SubFactory(CustomerVisitFactory)
+    organization = factory.LazyAttribute(lambda item: item.visit.organization)
+    text = "希望工程师到场前先电话确认"
+    concerned = "service"
+    routed_to = factory.LazyFunction(_staff)
+
+
+class SurveyFactory(factory.django.DjangoModelFactory):
+    """A periodic-campaign survey (the one kind that needs no closed case)."""
+
+    class Meta:
+        model = Survey
+
+    subject = "periodic"
+    # A campaign of its own (one survey per campaign and organisation).
+    campaign = factory.Sequence(
+        lambda n: SurveyCampaign.objects.create(
+            period_start=datetime.date(1900 + n, 1, 1),
+            period_end=datetime.date(1900 + n, 12, 31), title=f"{1900 + n}",
+        )
+    )
+    organization = factory.SubFactory(OrganizationFactory)
+    region = "上海"
+
+
+class SurveyEscalationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SurveyEscalation
+
+    survey = factory.SubFactory(SurveyFactory, status="answered", low_score=True)
+    organization = factory.LazyAttribute(lambda item: item.survey.organization)
+    reason = "result: 1/5"
+    due_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=3))

@@ -108,6 +108,7 @@ customer_visits = register(
         ordering_fields=["planned_on", "visited_on", "number"],
         default_ordering=["-planned_on", "-pk"],
         select_related=["organization", "visitor"],
+        prefetch_related=["opinions"],
         create=visit_create,
         update=visit_update,
         delete=None,

@@ -156,7 +156,7 @@ def follow_up_viewset(resource: Any) -> type:
     from medservice.core.api.viewsets import resource_viewset
     from medservice.feedback.services_followups import follow_up_record
 
-    base = resource_viewset(resource)
+    base = with_post_actions(resource_viewset(resource))
 
     class FollowUpViewSet(base):  # type: ignore[misc, valid-type]
         def get_queryset(self) -> Any:
@@ -183,7 +183,7 @@ def customer_visit_viewset(resource: Any) -> type:
     from medservice.core.api.viewsets import resource_viewset
     from medservice.feedback.services_followups import opinion_add
 
-    base = resource_viewset(resource)
+    base = with_post_actions(resource_viewset(resource))
 
     class CustomerVisitViewSet(base):  # type: ignore[misc, valid-type]
         @extend_schema(request=OpinionInput, responses={201: VisitOpinionSerializer, **RESPONSES})
@@ -203,7 +203,7 @@ def visit_opinion_viewset(resource: Any) -> type:
     from medservice.core.api.viewsets import resource_viewset
     from medservice.feedback.services_followups import opinion_answer
 
-    base = resource_viewset(resource)
+    base = with_post_actions(resource_viewset(resource))
 
     class VisitOpinionViewSet(base):  # type: ignore[misc, valid-type]
         @extend_schema(request=OpinionAnswerInput,
@@ -218,3 +218,21 @@ def visit_opinion_viewset(resource: Any) -> type:
             return Response(VisitOpinionSerializer(saved).data)
 
     return VisitOpinionViewSet
+
+
+def with_post_actions(base: type) -> type:
+    """A resource without a generic create still takes its POST actions; a POST to the list
+    stays refused (405)."""
+    from rest_framework.exceptions import MethodNotAllowed
+
+    if "post" in base.http_method_names:
+        return base
+
+    class WithPostActions(base):  # type: ignore[misc, valid-type]
+        http_method_names = [*base.http_method_names, "post"]
+
+        def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+            raise MethodNotAllowed("POST")
+
+    WithPostActions.__name__ = base.__name__
+    return WithPostActions

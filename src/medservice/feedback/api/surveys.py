@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from medservice.core.api.inputs import action_input
 from medservice.core.errors import InvalidInputError, PermissionDeniedError
+from medservice.feedback.api.followups import with_post_actions
 from medservice.feedback.choices import SurveyChannel
 from medservice.feedback.models import Survey, SurveyAnswer, SurveyEscalation, SurveyQuestion
 
@@ -115,7 +116,7 @@ def survey_viewset(resource: Any) -> type:
     from medservice.core.api.viewsets import resource_viewset
     from medservice.feedback.services_surveys import survey_send
 
-    base = resource_viewset(resource)
+    base = with_post_actions(resource_viewset(resource))
 
     class SurveyViewSet(base):  # type: ignore[misc, valid-type]
         def get_queryset(self) -> Any:
@@ -140,7 +141,7 @@ def survey_escalation_viewset(resource: Any) -> type:
     from medservice.core.api.viewsets import resource_viewset
     from medservice.feedback.services_surveys import escalation_answer
 
-    base = resource_viewset(resource)
+    base = with_post_actions(resource_viewset(resource))
 
     class SurveyEscalationViewSet(base):  # type: ignore[misc, valid-type]
         @extend_schema(request=EscalationAnswerInput,
