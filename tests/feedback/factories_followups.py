@@ -128,7 +128,8 @@ class SurveyFactory(factory.django.DjangoModelFactory):
     campaign = factory.Sequence(
         lambda n: SurveyCampaign.objects.create(
             period_start=datetime.date(1900 + n, 1, 1),
-            period_end=datetime.date(1900 + n, 12, 31), title=f"{1900 + n}",
+            period_end=datetime.date(1900 + n, 12, 31),
+            title=f"{1900 + n}",
         )
     )
     organization = factory.SubFactory(OrganizationFactory)

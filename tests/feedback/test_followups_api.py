@@ -54,9 +54,14 @@ def test_roles_without_the_permission_are_refused(api, hospital_a, company, cust
     assert api.as_user(keeper).get("/api/v1/follow-ups/").status_code == 403
     assert api.as_user(customer_a).get(f"/api/v1/follow-ups/{follow_up.pk}/").status_code == 403
     engineer = user_with_role(Role.FIELD_ENGINEER, company)
-    assert api.as_user(engineer).post(
-        f"/api/v1/follow-ups/{follow_up.pk}/outcome/", {"outcome": "satisfied"}, format="json"
-    ).status_code == 200
+    assert (
+        api.as_user(engineer)
+        .post(
+            f"/api/v1/follow-ups/{follow_up.pk}/outcome/", {"outcome": "satisfied"}, format="json"
+        )
+        .status_code
+        == 200
+    )
     assert api.as_user(keeper).post(
         f"/api/v1/follow-ups/{follow_up.pk}/outcome/", {"outcome": "satisfied"}, format="json"
     ).status_code in (403, 404)
@@ -81,9 +86,7 @@ def test_a_visit_with_an_organisation_outside_the_scope_is_refused(api, distribu
     from django.contrib.auth.models import Permission
 
     hospital_a.served_by.add(distributor)
-    distributor_engineer.user_permissions.add(
-        Permission.objects.get(codename="add_customervisit")
-    )
+    distributor_engineer.user_permissions.add(Permission.objects.get(codename="add_customervisit"))
     response = api.as_user(distributor_engineer).post(
         "/api/v1/customer-visits/",
         {"kind": "planned", "organization": hospital_b.pk, "planned_on": "2026-05-06",
@@ -106,7 +109,8 @@ def test_a_visit_with_an_organisation_outside_the_scope_is_refused(api, distribu
 def test_a_planned_visit_without_a_date_is_refused(api, agent, hospital_a):
     response = api.as_user(agent).post(
         "/api/v1/customer-visits/",
-        {"kind": "planned", "organization": hospital_a.pk, "purpose": "走访"}, format="json",
+        {"kind": "planned", "organization": hospital_a.pk, "purpose": "走访"},
+        format="json",
     )
     assert response.status_code == 400
     assert response.json()["error"]["fields"] == {
@@ -151,7 +155,8 @@ def test_routing_to_a_customer_user_is_refused(api, agent, hospital_a, customer_
     visit = CustomerVisitFactory(organization=hospital_a)
     response = api.as_user(agent).post(
         f"/api/v1/customer-visits/{visit.pk}/opinions/",
-        {"text": "意见", "concerned": "service", "routed_to": customer_a.pk}, format="json",
+        {"text": "意见", "concerned": "service", "routed_to": customer_a.pk},
+        format="json",
     )
     assert response.status_code == 400
     assert set(response.json()["error"]["fields"]) == {"routed_to"}

@@ -87,6 +87,4 @@ def test_a_pm_visit_gets_no_use_check_and_the_repair_delay_is_a_setting(hospital
     assert follow_up_schedule_for_work_order(work_order=pm) is None
     repair = WorkOrderFactory(device__organization=hospital_a, kind="repair")
     repair.completed_at = CLOSED_AT
-    assert follow_up_schedule_for_work_order(work_order=repair).due_on == datetime.date(
-        2026, 3, 13
-    )
+    assert follow_up_schedule_for_work_order(work_order=repair).due_on == datetime.date(2026, 3, 13)

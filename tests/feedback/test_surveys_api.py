@@ -119,8 +119,16 @@ def test_questions_are_configured_by_the_manager_only(api, manager, agent):
 
 def test_a_manager_answers_a_low_score_through_the_api(api, manager, agent, hospital_a):
     escalation = SurveyEscalationFactory(survey__organization=hospital_a, assignee=manager)
-    assert api.as_user(agent).post(f"/api/v1/survey-escalations/{escalation.pk}/answer/",
-                                   {"action_taken": "x"}, format="json").status_code == 403
+    assert (
+        api.as_user(agent)
+        .post(
+            f"/api/v1/survey-escalations/{escalation.pk}/answer/",
+            {"action_taken": "x"},
+            format="json",
+        )
+        .status_code
+        == 403
+    )
     response = api.as_user(manager).post(
         f"/api/v1/survey-escalations/{escalation.pk}/answer/", {"action_taken": "已上门致歉"},
         format="json",
@@ -136,14 +144,19 @@ def test_results_api_is_scoped_and_checks_its_inputs(api, manager, agent, custom
                                                      hospital_b):  # fmt: skip
     for organization, speed in ((hospital_a, "5"), (hospital_b, "1")):
         token = survey_with_token(SurveyFactory(organization=organization))
-        api.anonymous().post("/api/v1/survey-answers/",
-                             {"token": token, "answers": {**GOOD, "speed": speed}}, format="json")
+        api.anonymous().post(
+            "/api/v1/survey-answers/",
+            {"token": token, "answers": {**GOOD, "speed": speed}},
+            format="json",
+        )
     rows = api.as_user(manager).get("/api/v1/survey-results/", {"by": "region"}).json()
     assert rows == [{"key": "上海", "label": "上海", "surveys": 2,
                      "averages": {"speed": 3.0, "attitude": 5.0, "professionalism": 4.0,
                                   "result": 5.0, "recommendation": 10.0},
                      "recommendations": 2, "nps": 100.0}]  # fmt: skip
-    bad = api.as_user(manager).get("/api/v1/survey-results/", {"by": "colour", "from": "2026-13-01"})
+    bad = api.as_user(manager).get(
+        "/api/v1/survey-results/", {"by": "colour", "from": "2026-13-01"}
+    )
     assert bad.status_code == 400
     assert set(bad.json()["error"]["fields"]) == {"by", "from"}
     assert api.as_user(customer_a).get("/api/v1/survey-results/").status_code == 403
@@ -172,8 +185,9 @@ def test_the_results_page_shows_the_numbers(client, manager, agent, hospital_a):
     assert "3.0" in page.content.decode()
 
 
-def test_the_portal_lists_the_customers_open_surveys_and_opens_one(client, customer_a,
-                                                                   hospital_a, hospital_b):
+def test_the_portal_lists_the_customers_open_surveys_and_opens_one(
+    client, customer_a, hospital_a, hospital_b
+):
     own = SurveyFactory(organization=hospital_a, status="sent")
     other = SurveyFactory(organization=hospital_b, status="sent")
     client.force_login(customer_a)

@@ -475,10 +475,18 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 FEEDBACK_OPINIONS_READ = ["feedback.view_customervisit", "feedback.view_visitopinion"]
 FEEDBACK_DESK = [
     *FEEDBACK_OPINIONS_READ,
-    "feedback.view_followup", "feedback.view_followupattempt", "feedback.change_followup",
-    "feedback.record_followup", "feedback.add_customervisit", "feedback.change_customervisit",
-    "feedback.add_visitopinion", "feedback.view_survey", "feedback.view_surveyanswer",
-    "feedback.view_surveyescalation", "feedback.view_surveyquestion", "feedback.send_survey",
+    "feedback.view_followup",
+    "feedback.view_followupattempt",
+    "feedback.change_followup",
+    "feedback.record_followup",
+    "feedback.add_customervisit",
+    "feedback.change_customervisit",
+    "feedback.add_visitopinion",
+    "feedback.view_survey",
+    "feedback.view_surveyanswer",
+    "feedback.view_surveyescalation",
+    "feedback.view_surveyquestion",
+    "feedback.send_survey",
     "feedback.view_survey_results",
 ]
 FEEDBACK_ROLE_PERMISSIONS: dict[str, list[str]] = {

@@ -180,9 +180,7 @@ class ResultsForm(forms.Form):
 
 class FollowUpFilter(ScopedFilterSet):
     due_on = django_filters.DateFromToRangeFilter(label=gettext_lazy("due between"))
-    overdue = django_filters.BooleanFilter(
-        method="filter_overdue", label=gettext_lazy("overdue")
-    )
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label=gettext_lazy("overdue"))
 
     class Meta:
         model = FollowUp

@@ -134,9 +134,7 @@ def survey_results(
     if date_to:
         surveys = surveys.filter(answered_at__date__lte=date_to)
     answers = SurveyAnswer.objects.filter(survey__in=surveys.values("pk"), score__isnull=False)
-    questions = list(
-        SurveyQuestion.objects.exclude(kind=QuestionKind.TEXT).order_by("order", "pk")
-    )
+    questions = list(SurveyQuestion.objects.exclude(kind=QuestionKind.TEXT).order_by("order", "pk"))
     rows: dict[Any, ResultRow] = {}
     grouped = (
         answers.values(key_field, label_field, "question__code", "question__kind")

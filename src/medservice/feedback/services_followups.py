@@ -86,9 +86,7 @@ def follow_up_schedule_for_work_order(*, work_order: Any) -> FollowUp | None:
 
     if work_order.kind != WorkOrderKind.REPAIR or work_order.completed_at is None:
         return None
-    due = timezone.localdate(work_order.completed_at) + datetime.timedelta(
-        days=repair_check_days()
-    )
+    due = timezone.localdate(work_order.completed_at) + datetime.timedelta(days=repair_check_days())
     ticket = work_order.ticket
     return _create_once(
         {"kind": FollowUpKind.USE_CHECK, "work_order": work_order},
@@ -150,9 +148,7 @@ def _new_ticket_from(follow_up: FollowUp, *, actor: Any, text: str, kind: str) -
     return ticket_register(actor=actor, data=data)
 
 
-def follow_up_record(
-    *, actor: Any, follow_up: FollowUp, outcome: str, note: str = ""
-) -> FollowUp:
+def follow_up_record(*, actor: Any, follow_up: FollowUp, outcome: str, note: str = "") -> FollowUp:
     """Record one call: its coded outcome closes the follow-up, except "not reached" before the
     last allowed try. A persisting problem reopens the request (a new one, linked here, when it
     can no longer be reopened); a new problem opens a new request."""
@@ -224,8 +220,10 @@ def visit_create(*, actor: Any, model: type[CustomerVisit] = CustomerVisit,
         problems.add("visited_on", _("Give the date of the visit."))
     department = data.get("department")
     organization = data.get("organization")
-    if department is not None and organization is not None and (
-        department.organization_id != organization.pk
+    if (
+        department is not None
+        and organization is not None
+        and (department.organization_id != organization.pk)
     ):
         problems.add("department", _("The department belongs to another organisation."))
     problems.raise_if_any(_("The visit cannot be saved: %(fields)s.") % {

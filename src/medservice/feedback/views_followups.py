@@ -100,8 +100,10 @@ class FollowUpDetailView(ResourceDetailView):
         phone = ""
         if contact is not None:
             raw = contact.mobile or contact.phone or ""
-            phone = raw if user.has_perm("customers.unmask_contact") else (
-                contact.mobile_masked or contact.phone_masked
+            phone = (
+                raw
+                if user.has_perm("customers.unmask_contact")
+                else (contact.mobile_masked or contact.phone_masked)
             )
         return {
             "follow_up": obj,

@@ -219,7 +219,9 @@ def survey_public(request: HttpRequest, token: str) -> HttpResponse:
             {
                 "survey": check.survey,
                 "rows": _question_rows(
-                    questions, language, request.POST if request.method == "POST" else None,
+                    questions,
+                    language,
+                    request.POST if request.method == "POST" else None,
                     errors,
                 ),
                 "message": message,
@@ -236,8 +238,11 @@ survey_public.scoping_exempt = (  # type: ignore[attr-defined]
 
 urlpatterns = [
     path("surveys/<int:pk>/send/", survey_send_view, name="survey-send"),
-    path("survey-escalations/<int:pk>/answer/", escalation_answer_view,
-         name="survey-escalation-answer"),
+    path(
+        "survey-escalations/<int:pk>/answer/",
+        escalation_answer_view,
+        name="survey-escalation-answer",
+    ),
     path("survey-results/", results, name="survey-results"),
     path("portal/surveys/", portal_surveys, name="portal-surveys"),
     path("portal/surveys/<int:pk>/open/", portal_survey_open, name="portal-survey-open"),
