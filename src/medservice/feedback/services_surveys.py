@@ -198,7 +198,11 @@ def survey_send(*, actor: Any, survey: Survey, channel: str) -> Survey:
         message = _("Choose e-mail, SMS or the portal.")
         raise InvalidInputError(message, fields={"channel": [message]})
     with transaction.atomic():
-        locked = Survey.objects.select_for_update().select_related("contact").get(pk=survey.pk)
+        locked = (
+            Survey.objects.select_for_update(of=("self",))
+            .select_related("contact")
+            .get(pk=survey.pk)
+        )
         if locked.status == SurveyStatus.ANSWERED:
             raise InvalidTransitionError(_("This survey has already been answered."))
         contact = locked.contact
