@@ -19,6 +19,13 @@ from medservice.core.testing import (
 )
 from tests.conftest import Api
 from tests.factories import ContactFactory, DepartmentFactory, OrganizationFactory, user_with_role
+from tests.feedback.factories_followups import (  # issue 10 follow-ups and surveys
+    CustomerVisitFactory,
+    FollowUpFactory,
+    SurveyEscalationFactory,
+    SurveyFactory,
+    VisitOpinionFactory,
+)
 from tests.feedback.factories_stores import (
     LetterFactory,
     MissedReviewFactory,
@@ -75,6 +82,14 @@ RECORD_IN_ORGANIZATION = {
     ),
     "retraining-suggestions": lambda organization: RetrainingSuggestionFactory(
         work_order__device__organization=organization
+    ),
+    # issue 10 follow-ups and surveys
+    "follow-ups": lambda organization: FollowUpFactory(organization=organization),
+    "customer-visits": lambda organization: CustomerVisitFactory(organization=organization),
+    "visit-opinions": lambda organization: VisitOpinionFactory(visit__organization=organization),
+    "surveys": lambda organization: SurveyFactory(organization=organization),
+    "survey-escalations": lambda organization: SurveyEscalationFactory(
+        survey__organization=organization
     ),
 }
 

@@ -569,6 +569,51 @@ for _role, _patterns in {
 }.items():
     ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_patterns]
 
+# issue 10 follow-ups and surveys
+# Agents call customers back, record visits and send surveys; managers also answer low scores
+# and any routed opinion; every internal role reads the visits and answers what is routed to
+# it; customers answer their surveys in the portal.
+FEEDBACK_OPINIONS_READ = ["feedback.view_customervisit", "feedback.view_visitopinion"]
+FEEDBACK_DESK = [
+    *FEEDBACK_OPINIONS_READ,
+    "feedback.view_followup",
+    "feedback.view_followupattempt",
+    "feedback.change_followup",
+    "feedback.record_followup",
+    "feedback.add_customervisit",
+    "feedback.change_customervisit",
+    "feedback.add_visitopinion",
+    "feedback.view_survey",
+    "feedback.view_surveyanswer",
+    "feedback.view_surveyescalation",
+    "feedback.view_surveyquestion",
+    "feedback.send_survey",
+    "feedback.view_survey_results",
+]
+FEEDBACK_ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.SERVICE_MANAGER: [
+        *FEEDBACK_DESK, "feedback.answer_surveyescalation", "feedback.answer_visitopinion",
+        "feedback.add_surveyquestion", "feedback.change_surveyquestion",
+        "feedback.view_surveycampaign",
+    ],
+    Role.SERVICE_AGENT: FEEDBACK_DESK,
+    Role.FIELD_ENGINEER: [
+        *FEEDBACK_OPINIONS_READ, "feedback.view_followup", "feedback.record_followup",
+        "feedback.add_customervisit", "feedback.change_customervisit",
+        "feedback.add_visitopinion",
+    ],
+    Role.DISTRIBUTOR_ENGINEER: ["feedback.view_followup", "feedback.view_survey"],
+    Role.QUALITY_STAFF: [*FEEDBACK_OPINIONS_READ, "feedback.view_survey"],
+    Role.QUALITY_MANAGER: [
+        *FEEDBACK_OPINIONS_READ, "feedback.view_survey", "feedback.view_survey_results",
+    ],
+    Role.WAREHOUSE_KEEPER: FEEDBACK_OPINIONS_READ,
+    Role.FINANCE: FEEDBACK_OPINIONS_READ,
+    Role.CUSTOMER_USER: ["feedback.view_survey"],
+}  # fmt: skip
+for _role, _patterns in FEEDBACK_ROLE_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_patterns]
+
 
 def permissions_matching(patterns: list[str], permissions: list[Permission]) -> list[Permission]:
     chosen = []

@@ -9,6 +9,7 @@ from medservice.accounts.api.views import ObtainTokenView
 from medservice.catalog.api.urls import register as register_catalog
 from medservice.core.api.urls import register as register_core
 from medservice.customers.api.urls import register as register_customers
+from medservice.feedback.api.urls import extra_urlpatterns as feedback_extra_urlpatterns
 from medservice.feedback.api.urls import register as register_feedback
 from medservice.installed_base.api.urls import register as register_installed_base
 from medservice.inventory.api.urls import register as register_inventory
@@ -42,5 +43,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # Issue 10 follow-ups and surveys: the public survey answer and the survey results.
+    *feedback_extra_urlpatterns(),
     *router.urls,
 ]

@@ -460,6 +460,19 @@ SPECTACULAR_SETTINGS = {
         "InstrumentKindEnum": "medservice.inventory.choices.InstrumentKind",
         "InstrumentStatusEnum": "medservice.inventory.choices.InstrumentStatus",
         "CalibrationResultEnum": "medservice.inventory.choices.CalibrationResult",
+        # issue 10 follow-ups and surveys
+        "FollowUpKindEnum": "medservice.feedback.choices.FollowUpKind",
+        "FollowUpStatusEnum": "medservice.feedback.choices.FollowUpStatus",
+        "FollowUpOutcomeEnum": "medservice.feedback.choices.FollowUpOutcome",
+        "CustomerVisitKindEnum": "medservice.feedback.choices.VisitKind",
+        "CustomerVisitStatusEnum": "medservice.feedback.choices.VisitStatus",
+        "ConcernedDepartmentEnum": "medservice.feedback.choices.ConcernedDepartment",
+        "OpinionStatusEnum": "medservice.feedback.choices.OpinionStatus",
+        "SurveyQuestionKindEnum": "medservice.feedback.choices.QuestionKind",
+        "SurveySubjectEnum": "medservice.feedback.choices.SurveySubject",
+        "SurveyChannelEnum": "medservice.feedback.choices.SurveyChannel",
+        "SurveyStatusEnum": "medservice.feedback.choices.SurveyStatus",
+        "SurveyEscalationStatusEnum": "medservice.feedback.choices.EscalationStatus",
     },
 }
 
@@ -511,8 +524,8 @@ MEDSERVICE_CERTIFICATION_REMIND_DAYS = int(env("CERTIFICATION_REMIND_DAYS", "30"
 # A store's opinion book must be reviewed every day by its closing time (the store profile's),
 # or by this time ("HH:MM") when the profile names none; the days are the stores' own, in
 # FEEDBACK_STORE_TIME_ZONE.
-FEEDBACK_OPINION_REVIEW_DEADLINE = env("OPINION_REVIEW_DEADLINE", "20:00")
-FEEDBACK_STORE_TIME_ZONE = env("STORE_TIME_ZONE", "Asia/Shanghai")
+FEEDBACK_OPINION_REVIEW_DEADLINE = env("FEEDBACK_OPINION_REVIEW_DEADLINE", "20:00")
+FEEDBACK_STORE_TIME_ZONE = env("FEEDBACK_STORE_TIME_ZONE", "Asia/Shanghai")
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
     {
         "OpinionCategoryEnum": "medservice.feedback.choices.OpinionCategory",
@@ -526,3 +539,18 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
 # deliveries of the last MAINTENANCE_INSTALLATION_LOOKBACK_DAYS days get installation orders.
 MAINTENANCE_PM_LEAD_DAYS = int(env("MAINTENANCE_PM_LEAD_DAYS", "14"))
 MAINTENANCE_INSTALLATION_LOOKBACK_DAYS = int(env("MAINTENANCE_INSTALLATION_LOOKBACK_DAYS", "30"))
+
+# Feedback — follow-ups and surveys (issue 10): a closed request is followed up by a call within
+# 30 days (SOP-4), a repair by a use check within 7; a follow-up closes as "not reached" after 3
+# tries; a survey link lasts 14 days; a score <= 2 (of 5) or a recommendation <= 6 (of 10) asks
+# the service manager to act within 3 days; every customer is surveyed once every 12 months; the
+# public survey page takes 30 submissions an hour per address.
+FEEDBACK_FOLLOW_UP_DAYS = int(env("FEEDBACK_FOLLOW_UP_DAYS", "30"))
+FEEDBACK_REPAIR_CHECK_DAYS = int(env("FEEDBACK_REPAIR_CHECK_DAYS", "7"))
+FEEDBACK_FOLLOW_UP_MAX_ATTEMPTS = int(env("FEEDBACK_FOLLOW_UP_MAX_ATTEMPTS", "3"))
+FEEDBACK_SURVEY_LINK_DAYS = int(env("FEEDBACK_SURVEY_LINK_DAYS", "14"))
+FEEDBACK_SURVEY_LOW_SCORE = int(env("FEEDBACK_SURVEY_LOW_SCORE", "2"))
+FEEDBACK_SURVEY_LOW_RECOMMENDATION = int(env("FEEDBACK_SURVEY_LOW_RECOMMENDATION", "6"))
+FEEDBACK_SURVEY_ESCALATION_DAYS = int(env("FEEDBACK_SURVEY_ESCALATION_DAYS", "3"))
+FEEDBACK_PERIODIC_SURVEY_MONTHS = int(env("FEEDBACK_PERIODIC_SURVEY_MONTHS", "12"))
+FEEDBACK_SURVEY_RATE = env("FEEDBACK_SURVEY_RATE", "30/hour")

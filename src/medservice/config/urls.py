@@ -5,12 +5,15 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
 from medservice.core.views import healthz
+from medservice.feedback import views_surveys as feedback_surveys
 from medservice.tickets import public as tickets_public
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # A device's QR label opens its public fault-report page (the tickets app serves the form).
     path("r/<str:token>/", tickets_public.device_report, name="device-report"),
+    # A satisfaction survey's one-time link (no sign-in; the feedback app serves it).
+    path("survey/<str:token>/", feedback_surveys.survey_public, name="survey-answer"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),

@@ -3,8 +3,6 @@ done: services keep the rules, the numbering and the audit)."""
 
 from django.contrib import admin
 
-# --- follow-ups and surveys ---
-# --- stores, shortages, correspondence ---
 from medservice.feedback.models import (
     Letter,
     MissedReview,
@@ -12,6 +10,7 @@ from medservice.feedback.models import (
     OpinionEntry,
     ShortageEntry,
     StoreProfile,
+    SurveyQuestion,
 )
 
 
@@ -61,3 +60,10 @@ class LetterAdmin(_ReadOnlyAdmin):
     list_display = ["number", "letter_date", "kind", "direction", "subject", "organization"]
     list_filter = ["kind", "direction"]
     search_fields = ["number", "subject"]
+
+
+# Survey questions are configuration: the service manager edits them here or on their page.
+@admin.register(SurveyQuestion)
+class SurveyQuestionAdmin(admin.ModelAdmin):
+    list_display = ["order", "code", "kind", "text_zh", "text_en", "active"]
+    list_filter = ["kind", "active"]
