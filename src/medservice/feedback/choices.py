@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # --- stores, shortages, correspondence ---
 
@@ -35,8 +36,8 @@ class LetterKind(models.TextChoices):
 
 
 class LetterDirection(models.TextChoices):
-    INCOMING = "in", _("Received")
-    OUTGOING = "out", _("Sent")
+    INCOMING = "in", pgettext_lazy("letter direction", "Received")
+    OUTGOING = "out", pgettext_lazy("letter direction", "Sent")
 
 
 # --- follow-ups and surveys ---

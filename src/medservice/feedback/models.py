@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from medservice.core.crypto import EncryptedTextField, blind_index, mask_phone, mask_text
 from medservice.core.models import AuditedModel, RetainedModel
@@ -340,7 +341,7 @@ class Letter(AuditedModel, RetainedModel):
         "catalog.DeviceModel", verbose_name=_("device model"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="letters",
     )  # fmt: skip
-    summary = models.TextField(_("summary"), blank=True)
+    summary = models.TextField(pgettext_lazy("letter", "summary"), blank=True)
     ticket = models.ForeignKey(
         "tickets.Ticket", verbose_name=_("service request"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="letters",
@@ -533,7 +534,7 @@ class CustomerVisit(AuditedModel):
     visited_on = models.DateField(_("visited on"), null=True, blank=True)
     purpose = models.CharField(_("purpose"), max_length=300)
     people_met = models.CharField(_("people met"), max_length=300, blank=True)
-    summary = models.TextField(_("summary"), blank=True)
+    summary = models.TextField(pgettext_lazy("customer visit", "summary"), blank=True)
 
     class Meta:
         verbose_name = _("customer visit")
