@@ -228,7 +228,7 @@ def test_the_command_is_generic_a_service_request_and_its_intake_too(
     # Every retained record with personal data takes part
     labels = [model._meta.label_lower for model in anonymisable_models()]
     assert labels == [
-        "quality.adverseeventreport", "quality.casemessage", "quality.qualityaccident",
+        "feedback.opinionentry", "feedback.shortageentry", "quality.adverseeventreport", "quality.casemessage", "quality.qualityaccident",
         "quality.qualitycase", "tickets.ticket", "work_orders.workorder",
     ]  # fmt: skip
     # Given a quality complaint taken by phone (with its intake and the case it opened)
