@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 from medservice.core.navigation import NavItem
@@ -65,6 +66,11 @@ class FeedbackConfig(AppConfig):
 
     def ready(self) -> None:
         # --- follow-ups and surveys ---
+        from medservice.feedback.survey_defaults import standard_questions_ensure
+
+        post_migrate.connect(
+            standard_questions_ensure, sender=self, dispatch_uid="feedback-survey-questions"
+        )
         # --- stores, shortages, correspondence ---
         from medservice.feedback import (  # noqa: F401  (registration)  # noqa: F401  (registration)
             demo_followups,
