@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
+from medservice.accounts.models import User
 from medservice.feedback.models import (
     Letter,
     MissedReview,
@@ -16,6 +17,8 @@ from medservice.feedback.models import (
     ShortageEntry,
     StoreProfile,
 )
+from medservice.feedback.selectors_stores import opinion_entries_visible_to
+from medservice.feedback.services_stores import reviews_today
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +31,13 @@ def test_the_demo_seeds_the_stores_once_with_a_story():
     first = [model.objects.count() for model in MODELS]
     call_command("seed_demo")
 
-    assert [model.objects.count() for model in MODELS] == first == [2, 3, 1, 1, 2, 2]
+    assert [model.objects.count() for model in MODELS] == first == [3, 4, 1, 1, 2, 2]
     case_entry = OpinionEntry.objects.get(category="quality_safety")
     assert case_entry.quality_case.source == "opinion_book"
     assert sorted(ShortageEntry.objects.values_list("status", flat=True)) == ["fulfilled", "open"]
+    # The demo store staff work in the company's own shop: they land on its review for today.
+    store_user = User.objects.get(username="store")
+    assert [row["store"].name for row in reviews_today(store_user)] == ["康达医疗 南京路体验店"]
+    assert [entry.store.name for entry in opinion_entries_visible_to(store_user)] == [
+        "康达医疗 南京路体验店"
+    ]

@@ -63,7 +63,7 @@ def test_the_notice_is_also_served_by_the_api(api, profile, quality_staff):
     assert "021-12315" in pdf_text(response.content)
 
 
-def test_only_a_store_or_chain_store_may_have_a_profile_api(api, quality_staff, chain):
+def test_only_a_store_chain_store_or_own_shop_may_have_a_profile_api(api, quality_staff, chain):
     hospital = OrganizationFactory(name="市第一人民医院")
     client = api.as_user(quality_staff)
     body = {"regulator_name": "上海市市场监督管理局", "supervision_phone": "12315",
@@ -74,13 +74,13 @@ def test_only_a_store_or_chain_store_may_have_a_profile_api(api, quality_staff, 
 
     assert refused.status_code == 400
     assert refused.json()["error"]["fields"]["store"] == [
-        "市第一人民医院 is not a store or a chain store."
+        "市第一人民医院 is not a store, a chain store or a shop of the company."
     ]
     assert accepted.status_code == 201, accepted.json()
     assert StoreProfile.objects.get().store == chain
 
 
-def test_only_a_store_or_chain_store_may_have_a_profile_form(client, quality_staff):
+def test_only_a_store_chain_store_or_own_shop_may_have_a_profile_form(client, quality_staff):
     hospital = OrganizationFactory(name="县中医院")
     client.force_login(quality_staff)
 
@@ -90,7 +90,7 @@ def test_only_a_store_or_chain_store_may_have_a_profile_form(client, quality_sta
     })  # fmt: skip
 
     assert response.status_code == 400
-    assert "县中医院 is not a store or a chain store." in response.content.decode()
+    assert "县中医院 is not a store, a chain store or a shop of the company." in response.content.decode()
     assert not StoreProfile.objects.exists()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.management.sql import emit_post_migrate_signal
 
+from medservice.core.models import AuditEvent
 from medservice.feedback.models import SurveyQuestion
 
 pytestmark = pytest.mark.django_db
@@ -27,3 +28,15 @@ def test_a_flush_restores_missing_questions_and_keeps_edited_ones():
     assert sorted(SurveyQuestion.objects.values_list("code", flat=True)) == sorted(CODES)
     assert SurveyQuestion.objects.get(code="speed").text_en == "Were we quick enough?"
     assert SurveyQuestion.objects.get(code="comments").required is False
+
+
+def test_restoring_the_defaults_writes_no_audit_event():
+    # Given the questions were lost
+    for question in SurveyQuestion.objects.all():
+        question.delete()
+    events = AuditEvent.objects.count()
+    # When post_migrate restores them
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+    # Then the six questions are back and the audit trail holds only what people did
+    assert SurveyQuestion.objects.count() == 6
+    assert AuditEvent.objects.count() == events

@@ -23,6 +23,8 @@ PRODUCT_ENTRY = "希望店里能备更多规格的一次性无菌注射器。"
 WAITING_PRODUCT = "血糖试纸 KD-GS100 50片/盒"
 LETTER_SUBJECT = "关于多参数病人监护仪 KD-M8000 报警音量的函"
 EMAIL_SUBJECT = "回复：KD-M8000 年度保养安排"
+OWN_SHOP_NAME = "康达医疗 南京路体验店"
+OWN_SHOP_ENTRY = "希望能在店内试用血压计后再购买。"
 
 
 @demo_seeder("stores and correspondence", order=60)
@@ -78,6 +80,23 @@ def seed_stores() -> None:
         store_profile_create(actor=None, data={
             "store": chain, "regulator_name": "上海市市场监督管理局",
             "supervision_phone": "12315", "store_complaint_phone": "400-820-1234",
+        })  # fmt: skip
+    # The company's own shop keeps its books too (its staff are internal: the demo user "store").
+    own_shop = Organization.objects.filter(name=OWN_SHOP_NAME).first()
+    own_staff = User.objects.filter(username="store").first()
+    if own_shop is not None and not StoreProfile.objects.filter(store=own_shop).exists():
+        store_profile_create(actor=None, data={
+            "store": own_shop, "regulator_name": "上海市黄浦区市场监督管理局",
+            "supervision_phone": "021-12315", "store_complaint_phone": "021-6350-1200",
+            "head_office_complaint_phone": "400-820-8888", "closes_at": datetime.time(20, 0),
+            "manager": own_staff, "quality_person": quality,
+        })  # fmt: skip
+    if own_shop is not None and not OpinionEntry.objects.filter(store=own_shop).exists():
+        opinion_entry_create(actor=own_staff, data={
+            "store": own_shop, "entry_date": store_day(timezone.now()),
+            "category": OpinionCategory.SERVICE, "content": OWN_SHOP_ENTRY,
+            "customer_name": "周先生", "customer_phone": "13761234567",
+            "answer": "已在收银台旁增加血压计试用区。",
         })  # fmt: skip
     profile = StoreProfile.objects.filter(store=store).first()
     if profile is None:

@@ -32,7 +32,13 @@ from medservice.feedback.models import (
     ShortageEntry,
     StoreProfile,
 )
-from medservice.feedback.selectors_stores import STORE_KINDS, stores_visible_to
+from medservice.feedback.selectors_stores import (
+    is_store,
+    store_profile_allowed,
+    store_refusal,
+    store_within_reach,
+    stores_visible_to,
+)
 
 DATE = {"type": "date"}
 
@@ -46,13 +52,11 @@ def _store_field(form: forms.BaseForm, user: Any) -> None:
         form.fields["store"].widget.attrs.setdefault("class", "form-control")
 
 
-def _clean_store(form: forms.BaseForm) -> Any:
+def _clean_store(form: forms.BaseForm, *, profile: bool = False) -> Any:
     store = form.cleaned_data.get("store")
-    if store is not None and store.kind not in STORE_KINDS:
-        raise forms.ValidationError(
-            _("%(organization)s is not a store or a chain store.") % {"organization": store}
-        )
-    if store is not None and not stores_visible_to(form.user).filter(pk=store.pk).exists():
+    if store is not None and not (store_profile_allowed(store) if profile else is_store(store)):
+        raise forms.ValidationError(store_refusal(store, profile=profile))
+    if store is not None and not store_within_reach(form.user, store):
         raise forms.ValidationError(
             _("%(organization)s is not one of your stores.") % {"organization": store}
         )
@@ -90,7 +94,7 @@ class StoreProfileForm(ResourceForm):
             self.fields[name].queryset = _users_for(self.user)
 
     def clean_store(self) -> Any:
-        return _clean_store(self)
+        return _clean_store(self, profile=True)
 
 
 class OpinionEntryForm(ResourceForm):
@@ -116,7 +120,7 @@ class OpinionEntryForm(ResourceForm):
         else:
             self.fields["entry_date"].initial = timezone.localdate()
             own = getattr(self.user, "organization", None)
-            if own is not None and own.kind in STORE_KINDS:
+            if own is not None and is_store(own):
                 self.fields["store"].initial = own.pk
         self.fields["device_model"].queryset = device_models_visible_to(self.user)
 
@@ -134,7 +138,7 @@ class OpinionReviewForm(ResourceForm):
         super().__init__(*args, **kwargs)
         _store_field(self, self.user)
         own = getattr(self.user, "organization", None)
-        if own is not None and own.kind in STORE_KINDS:
+        if own is not None and is_store(own):
             self.fields["store"].initial = own.pk
 
     def clean_store(self) -> Any:
@@ -166,7 +170,7 @@ class ShortageEntryForm(ResourceForm):
         else:
             self.fields["requested_on"].initial = timezone.localdate()
             own = getattr(self.user, "organization", None)
-            if own is not None and own.kind in STORE_KINDS:
+            if own is not None and is_store(own):
                 self.fields["store"].initial = own.pk
         self.fields["device_model"].queryset = device_models_visible_to(self.user)
         self.fields["part"].queryset = parts_visible_to(self.user)

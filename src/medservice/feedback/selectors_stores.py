@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q, QuerySet, Sum
+from django.utils.translation import gettext as _
 
 from medservice.customers.choices import OrganizationKind
 from medservice.customers.models import Organization
@@ -25,6 +26,42 @@ from medservice.feedback.models import (
 )
 
 STORE_KINDS = (OrganizationKind.STORE, OrganizationKind.CHAIN_STORE)
+# The company's own shops (SOP: 各连锁门店 of the head office) are units of the company: their
+# staff are internal users. Such a unit counts as a store once its store profile is recorded.
+STORE_ORGANIZATIONS = Q(kind__in=STORE_KINDS) | Q(
+    kind=OrganizationKind.COMPANY, store_profile__isnull=False
+)
+
+
+def store_profile_allowed(organization: Organization) -> bool:
+    """A customer's store or chain, or a unit under the company (its own shop), may publish a
+    store profile; the head office itself and hospitals may not."""
+    if organization.kind in STORE_KINDS:
+        return True
+    return organization.kind == OrganizationKind.COMPANY and organization.parent_id is not None
+
+
+def store_refusal(organization: Organization, *, profile: bool = False) -> str:
+    """Why `organization` may not have a store profile (`profile`) or store books."""
+    if profile:
+        return _("%(organization)s is not a store, a chain store or a shop of the company.") % {
+            "organization": organization
+        }
+    if store_profile_allowed(organization):
+        return _("%(organization)s keeps no store books yet: record its store profile first.") % {
+            "organization": organization
+        }
+    return _("%(organization)s is not a store or a chain store.") % {"organization": organization}
+
+
+def is_store(organization: Organization) -> bool:
+    """Whether `organization` keeps store books: a customer's store or chain, or an own shop
+    whose store profile is recorded."""
+    if organization.kind in STORE_KINDS:
+        return True
+    return organization.kind == OrganizationKind.COMPANY and (
+        StoreProfile.objects.filter(store=organization).exists()
+    )
 
 
 def store_ids_visible_to(user: Any) -> QuerySet | None:
@@ -47,7 +84,12 @@ def _scoped(queryset: QuerySet, user: Any, field: str = "store") -> QuerySet:
 
 def stores_visible_to(user: Any) -> QuerySet[Organization]:
     """The stores and chains whose books `user` keeps or oversees (choices in forms)."""
-    return _scoped(Organization.objects.filter(kind__in=STORE_KINDS), user, "pk")
+    return _scoped(Organization.objects.filter(STORE_ORGANIZATIONS), user, "pk")
+
+
+def store_within_reach(user: Any, organization: Organization) -> bool:
+    """Whether `user` may keep the books (or the profile) of `organization`, by scope alone."""
+    return _scoped(Organization.objects.filter(pk=organization.pk), user, "pk").exists()
 
 
 def store_profiles_visible_to(user: Any) -> QuerySet[StoreProfile]:

@@ -37,10 +37,12 @@ from medservice.feedback.models import (
     StoreProfile,
 )
 from medservice.feedback.selectors_stores import (
-    STORE_KINDS,
+    is_store,
     quantity_in_stock,
     shortages_waiting,
-    stores_visible_to,
+    store_profile_allowed,
+    store_refusal,
+    store_within_reach,
 )
 
 FUTURE_TOLERANCE = datetime.timedelta(minutes=5)
@@ -67,15 +69,14 @@ def store_day(at: datetime.datetime) -> datetime.date:
     return timezone.localtime(at, store_time_zone()).date()
 
 
-def _check_store(problems: Problems, actor: Any, store: Any, field: str = "store") -> None:
+def _check_store(
+    problems: Problems, actor: Any, store: Any, field: str = "store", *, profile: bool = False
+) -> None:
     if store is None:
         problems.add(field, _("Choose the store."))
-    elif store.kind not in STORE_KINDS:
-        problems.add(
-            field,
-            _("%(organization)s is not a store or a chain store.") % {"organization": store},
-        )
-    elif actor is not None and not stores_visible_to(actor).filter(pk=store.pk).exists():
+    elif not (store_profile_allowed(store) if profile else is_store(store)):
+        problems.add(field, store_refusal(store, profile=profile))
+    elif actor is not None and not store_within_reach(actor, store):
         problems.add(
             field, _("%(organization)s is not one of your stores.") % {"organization": store}
         )
@@ -91,7 +92,7 @@ PROFILE_FIELDS = (
 
 
 def _profile_problems(actor: Any, data: dict[str, Any], problems: Problems) -> None:
-    _check_store(problems, actor, data.get("store"))
+    _check_store(problems, actor, data.get("store"), profile=True)
     for name, message in (
         ("regulator_name", _("Name the regulator whose phone is published.")),
         ("supervision_phone", _("Give the regulator's supervision phone.")),
@@ -420,7 +421,7 @@ def missed_reviews_sweep(*, now: datetime.datetime | None = None) -> int:
     today = store_day(now)
     first_day = today - datetime.timedelta(days=MISSED_REVIEW_CATCH_UP_DAYS - 1)
     profiles = list(
-        StoreProfile.objects.filter(keeps_opinion_book=True, store__kind__in=STORE_KINDS)
+        StoreProfile.objects.filter(keeps_opinion_book=True)
         .select_related("store", "manager", "quality_person")
         .order_by("pk")
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.apps import AppConfig
 from django.apps import apps as global_apps
+from django.db.models import QuerySet
 
 # code, kind, Chinese text, English text, order, required
 STANDARD_QUESTIONS = [
@@ -33,7 +34,9 @@ def standard_questions_ensure(sender: AppConfig, **kwargs: Any) -> None:
         return
     using = kwargs.get("using", "default")
     existing = set(question_model.objects.using(using).values_list("code", flat=True))
-    question_model.objects.using(using).bulk_create(
+    # A plain queryset, as in the migration: restoring the system's own defaults is not a user
+    # action, so it writes no audit event (an audited bulk_create would, after every flush).
+    QuerySet(model=question_model, using=using).bulk_create(
         question_model(
             code=code,
             kind=kind,

@@ -31,7 +31,12 @@ from medservice.feedback.models import (
     ShortageEntry,
     StoreProfile,
 )
-from medservice.feedback.selectors_stores import STORE_KINDS, stores_visible_to
+from medservice.feedback.selectors_stores import (
+    is_store,
+    store_profile_allowed,
+    store_refusal,
+    store_within_reach,
+)
 
 VERSION_HELP = "Send the version you read: an update is refused (409) if it changed since."
 TIMESTAMPS = ["created_at", "updated_at"]
@@ -82,12 +87,10 @@ def _scoped_store_field(**kwargs: Any) -> ScopedPrimaryKeyField:
     )
 
 
-def _validate_store(user: Any, store: Any) -> Any:
-    if store.kind not in STORE_KINDS:
-        raise serializers.ValidationError(
-            _("%(organization)s is not a store or a chain store.") % {"organization": store}
-        )
-    if not stores_visible_to(user).filter(pk=store.pk).exists():
+def _validate_store(user: Any, store: Any, *, profile: bool = False) -> Any:
+    if not (store_profile_allowed(store) if profile else is_store(store)):
+        raise serializers.ValidationError(store_refusal(store, profile=profile))
+    if not store_within_reach(user, store):
         raise serializers.ValidationError(
             _("%(organization)s is not one of your stores.") % {"organization": store}
         )
@@ -96,11 +99,13 @@ def _validate_store(user: Any, store: Any) -> Any:
 
 class _StoreSerializer(serializers.ModelSerializer):
     version = serializers.IntegerField(required=False, min_value=1, help_text=VERSION_HELP)
+    # A profile may be recorded for an own shop that is not yet a store (is_store needs it).
+    store_profile = False
 
     def validate_store(self, store: Any) -> Any:
         if self.instance is not None and store != self.instance.store:
             raise serializers.ValidationError(_("A record stays with its store."))
-        return _validate_store(self.context["request"].user, store)
+        return _validate_store(self.context["request"].user, store, profile=self.store_profile)
 
 
 def _users_for(user: Any) -> Any:
@@ -116,6 +121,7 @@ def _parts_for(user: Any) -> Any:
 
 
 class StoreProfileSerializer(_StoreSerializer):
+    store_profile = True
     store = _scoped_store_field()
     manager = ScopedPrimaryKeyField(_users_for, "accounts.User", required=False, allow_null=True)
     quality_person = ScopedPrimaryKeyField(
