@@ -90,7 +90,10 @@ def test_only_a_store_chain_store_or_own_shop_may_have_a_profile_form(client, qu
     })  # fmt: skip
 
     assert response.status_code == 400
-    assert "县中医院 is not a store, a chain store or a shop of the company." in response.content.decode()
+    assert (
+        "县中医院 is not a store, a chain store or a shop of the company."
+        in response.content.decode()
+    )
     assert not StoreProfile.objects.exists()
 
 
