@@ -614,6 +614,27 @@ FEEDBACK_ROLE_PERMISSIONS: dict[str, list[str]] = {
 for _role, _patterns in FEEDBACK_ROLE_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_patterns]
 
+# issue 11 analytics
+# Managers see the KPIs and their dashboards and set the targets; quality staff their dashboard;
+# the auditor reads everything; a distributor's engineers see the KPIs over the organisations
+# they serve (internal-only KPIs hidden).
+ANALYTICS_READ = ["analytics.view_kpis", "analytics.view_kpitarget"]
+ANALYTICS_ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.SERVICE_MANAGER: [*ANALYTICS_READ, "analytics.view_service_dashboard",
+                           "analytics.add_kpitarget", "analytics.change_kpitarget"],
+    Role.SERVICE_AGENT: [*ANALYTICS_READ, "analytics.view_service_dashboard"],
+    Role.QUALITY_MANAGER: [*ANALYTICS_READ, "analytics.view_quality_dashboard"],
+    Role.QUALITY_STAFF: [*ANALYTICS_READ, "analytics.view_quality_dashboard"],
+    Role.ADMINISTRATOR: [*ANALYTICS_READ, "analytics.add_kpitarget",
+                         "analytics.change_kpitarget"],
+    Role.AUDITOR: [*ANALYTICS_READ, "analytics.view_service_dashboard",
+                   "analytics.view_quality_dashboard"],
+    Role.FINANCE: ANALYTICS_READ,
+    Role.DISTRIBUTOR_ENGINEER: ["analytics.view_kpis"],
+}  # fmt: skip
+for _role, _patterns in ANALYTICS_ROLE_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_patterns]
+
 
 def permissions_matching(patterns: list[str], permissions: list[Permission]) -> list[Permission]:
     chosen = []

@@ -6,6 +6,8 @@ from rest_framework.routers import DefaultRouter
 
 from medservice.accounts.api.urls import register as register_accounts
 from medservice.accounts.api.views import ObtainTokenView
+from medservice.analytics.api.urls import extra_urlpatterns as analytics_extra_urlpatterns
+from medservice.analytics.api.urls import register as register_analytics
 from medservice.catalog.api.urls import register as register_catalog
 from medservice.core.api.urls import register as register_core
 from medservice.customers.api.urls import register as register_customers
@@ -35,6 +37,7 @@ for register in (
     register_returns,
     register_maintenance,
     register_feedback,
+    register_analytics,
 ):
     register(router)
 
@@ -45,5 +48,7 @@ urlpatterns = [
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     # Issue 10 follow-ups and surveys: the public survey answer and the survey results.
     *feedback_extra_urlpatterns(),
+    # Issue 11: the KPI figures and their records.
+    *analytics_extra_urlpatterns(),
     *router.urls,
 ]

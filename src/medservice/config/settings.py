@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "medservice.returns",
     "medservice.maintenance",
     "medservice.feedback",
+    "medservice.analytics",
 ]
 if "pytest" in sys.modules:
     # Models that exercise core's abstract bases (retention, signatures) in tests only.

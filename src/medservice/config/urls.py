@@ -31,6 +31,7 @@ urlpatterns = [
     path("", include("medservice.returns.urls")),
     path("maintenance/", include("medservice.maintenance.urls")),
     path("feedback/", include("medservice.feedback.urls")),
+    path("analytics/", include("medservice.analytics.urls")),
     # The customer portal and the public pages (fault report without login) of the tickets app.
     path("portal/", include(("medservice.tickets.portal", "portal"), namespace="portal")),
     path("report/", include(("medservice.tickets.public", "public"), namespace="public")),

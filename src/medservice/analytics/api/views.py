@@ -1,0 +1,196 @@
+"""`GET /api/v1/kpis/` and a KPI's figure and records: the same functions as the KPI page."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from medservice.analytics.forms import KpiFilterForm
+from medservice.analytics.kpis import (
+    KPIS,
+    KpiDefinition,
+    KpiFilter,
+    KpiResult,
+    kpi_compute,
+    kpis_for,
+)
+from medservice.core.api.pagination import StandardPagination
+from medservice.core.errors import InvalidInputError
+
+FILTER_PARAMETERS = [
+    OpenApiParameter("from", OpenApiTypes.DATE, description="First day (local), YYYY-MM-DD; "
+                     "default the first of this month."),
+    OpenApiParameter("to", OpenApiTypes.DATE, description="Last day, included; default today."),
+    OpenApiParameter("region", str),
+    OpenApiParameter("organization", int, description="Also counts its child organisations."),
+    OpenApiParameter("device_model", int),
+    OpenApiParameter("engineer", int, description="Internal users only."),
+    OpenApiParameter("team", int, description="Internal users only."),
+]  # fmt: skip
+
+RESPONSES = {
+    400: OpenApiResponse(description="Bad filter: the fields are named."),
+    404: OpenApiResponse(description="No such KPI for your role."),
+}
+
+
+def _number(value: Any) -> Any:
+    return None if value is None else str(value) if isinstance(value, Decimal) else value
+
+
+def figure(result: KpiResult) -> dict[str, Any]:
+    """One KPI figure as the API, the XLSX and the dashboards' JSON give it."""
+    definition = result.definition
+    target = result.target
+    return {
+        "code": definition.code,
+        "name": str(definition.name),
+        "unit": definition.unit,
+        "statistic": str(definition.statistic),
+        "value": _number(result.value),
+        "numerator": _number(result.numerator),
+        "denominator": _number(result.denominator),
+        "median": _number(result.median),
+        "p90": _number(result.p90),
+        "mean": _number(result.mean),
+        "target": None if target is None else {
+            "id": target.pk, "value": _number(target.value), "direction": target.direction,
+            "amber_band": _number(target.amber_band), "proposed": target.proposed,
+        },
+        "verdict": result.verdict,
+        "as_of": result.as_of.isoformat() if result.as_of else None,
+        "provisional_until": result.provisional_until.isoformat()
+        if result.provisional_until else None,
+        "breakdown": [
+            {"key": row.key, "label": str(row.label), "numerator": _number(row.numerator),
+             "denominator": _number(row.denominator), "value": _number(row.value)}
+            for row in result.breakdown
+        ],
+        "notes": [str(note) for note in result.notes],
+    }  # fmt: skip
+
+
+def filter_from(request: Request) -> KpiFilter:
+    form = KpiFilterForm(request.query_params, user=request.user)
+    if not form.is_valid():
+        raise InvalidInputError(
+            _("The filter is not valid."),
+            fields={name: [str(error) for error in errors] for name, errors in form.errors.items()},
+        )
+    return form.kpi_filter()
+
+
+def definition_for(request: Request, code: str) -> KpiDefinition:
+    definition = KPIS.get(code)
+    if definition is None or not definition.available_to(request.user):
+        raise Http404
+    return definition
+
+
+FIGURE = inline_serializer(
+    "KpiFigure",
+    fields={
+        "code": serializers.CharField(), "name": serializers.CharField(),
+        "unit": serializers.CharField(), "statistic": serializers.CharField(),
+        "value": serializers.CharField(allow_null=True),
+        "numerator": serializers.CharField(allow_null=True),
+        "denominator": serializers.CharField(allow_null=True),
+        "median": serializers.CharField(allow_null=True),
+        "p90": serializers.CharField(allow_null=True),
+        "mean": serializers.CharField(allow_null=True),
+        "target": serializers.DictField(allow_null=True),
+        "verdict": serializers.CharField(allow_null=True),
+        "as_of": serializers.DateTimeField(allow_null=True),
+        "provisional_until": serializers.DateField(allow_null=True),
+        "breakdown": serializers.ListField(child=serializers.DictField()),
+        "notes": serializers.ListField(child=serializers.CharField()),
+    },
+)  # fmt: skip
+
+
+class KpiListView(APIView):
+    """Every KPI the caller may see, computed over their scope with the given filters."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=FILTER_PARAMETERS, responses={200: FIGURE, **RESPONSES})
+    def get(self, request: Request) -> Response:
+        definitions = kpis_for(request.user)
+        if not definitions:
+            raise Http404
+        kpi_filter = filter_from(request)
+        return Response(
+            {
+                "from": kpi_filter.start.isoformat(),
+                "to": kpi_filter.end.isoformat(),
+                "results": [figure(kpi_compute(item.code, kpi_filter)) for item in definitions],
+            }
+        )
+
+
+class KpiDetailView(APIView):
+    """One KPI's figure."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=FILTER_PARAMETERS, responses={200: FIGURE, **RESPONSES})
+    def get(self, request: Request, code: str) -> Response:
+        definition = definition_for(request, code)
+        return Response(figure(kpi_compute(definition.code, filter_from(request))))
+
+
+def record_row(definition: KpiDefinition, record: Any, measure: Any) -> dict[str, Any]:
+    url = record.get_absolute_url() if hasattr(record, "get_absolute_url") else None
+    return {
+        "id": record.pk,
+        "label": str(record),
+        "url": url,
+        "measure": _number(measure),
+        "columns": {str(column.label): _number(_plain(column.read(record)))
+                    for column in definition.columns},
+    }  # fmt: skip
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | Decimal | str):
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+class KpiRecordsView(APIView):
+    """The records behind a KPI's figure, exactly those counted, one page at a time; `measure`
+    is what each contributed (hours, or whether it is in the numerator)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[*FILTER_PARAMETERS, OpenApiParameter("page", int)],
+        responses={200: OpenApiTypes.OBJECT, **RESPONSES},
+    )
+    def get(self, request: Request, code: str) -> Response:
+        definition = definition_for(request, code)
+        result = kpi_compute(definition.code, filter_from(request))
+        paginator = StandardPagination()
+        records = result.records
+        if not records.query.order_by:
+            records = records.order_by("pk")
+        page = paginator.paginate_queryset(records, request, view=self)
+        rows = [record_row(definition, record, result.measures.get(record.pk)) for record in page]
+        return paginator.get_paginated_response(rows)

@@ -1,0 +1,46 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+from medservice.core.navigation import NavItem
+
+
+class AnalyticsConfig(AppConfig):
+    name = "medservice.analytics"
+    label = "analytics"
+    verbose_name = _("Analytics")
+    # Areas: KPIs and dashboards; spot checks; evaluation reports; charts. Each adds its own
+    # items below its marker.
+    navigation = (
+        # --- KPIs and dashboards ---
+        NavItem(_("Service dashboard"), "analytics:service-dashboard",
+                permission="analytics.view_service_dashboard", order=5),
+        NavItem(_("Quality dashboard"), "analytics:quality-dashboard",
+                permission="analytics.view_quality_dashboard", order=6),
+        NavItem(_("KPIs"), "analytics:kpis", permission="analytics.view_kpis", order=120),
+        NavItem(_("KPI targets"), "analytics:kpi-targets-list",
+                permission="analytics.change_kpitarget", order=121),
+        # --- spot checks ---
+        # --- evaluation reports ---
+        # --- charts ---
+    )  # fmt: skip
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from medservice.analytics.targets_defaults import default_targets_ensure
+
+        post_migrate.connect(
+            default_targets_ensure, sender=self, dispatch_uid="analytics-default-targets"
+        )
+        # Each module registers its KPIs in medservice.analytics.kpis.KPIS.
+        from medservice.analytics import (  # noqa: F401  (registration)
+            kpis_field,
+            kpis_tickets,
+            kpis_voice,
+            resources,
+            views,
+        )
+
+        # --- spot checks ---
+        # --- evaluation reports ---
+        # --- charts ---

@@ -1,0 +1,87 @@
+"""Pages of the analytics app: the KPI table with its filters and targets, and the records
+behind each figure. (Dashboards, spot checks, reports and charts have their own modules.)"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+
+from medservice.analytics.forms import KpiFilterForm
+from medservice.analytics.kpis import KPIS, kpi_compute, kpis_for
+
+# --- KPIs and dashboards ---
+
+
+def _form(request: HttpRequest) -> KpiFilterForm:
+    return KpiFilterForm(request.GET or None, user=request.user)
+
+
+@login_required
+def kpi_table(request: HttpRequest) -> HttpResponse:
+    """Every KPI the user may see, against its target, for the chosen period and filters."""
+    definitions = kpis_for(request.user)
+    if not definitions:
+        raise Http404
+    form = _form(request)
+    if form.is_bound and not form.is_valid():
+        return render(request, "analytics/kpis.html", {"form": form, "rows": []}, status=400)
+    if not form.is_bound:
+        form = KpiFilterForm({}, user=request.user)
+        form.is_valid()
+    kpi_filter = form.kpi_filter()
+    rows = [{"result": kpi_compute(item.code, kpi_filter), "definition": item}
+            for item in definitions]  # fmt: skip
+    query = request.GET.urlencode()
+    return render(
+        request, "analytics/kpis.html",
+        {"form": form, "rows": rows, "query": query, "filter": kpi_filter},
+    )  # fmt: skip
+
+
+kpi_table.scoping_exempt = "every figure is computed over the user's scope (kpis.scoped)"  # type: ignore[attr-defined]
+
+
+@login_required
+def kpi_records(request: HttpRequest, code: str) -> HttpResponse:
+    """The records counted in one figure, with what each contributed."""
+    definition = KPIS.get(code)
+    if definition is None or not definition.available_to(request.user):
+        raise Http404
+    form = _form(request)
+    if not form.is_bound:
+        form = KpiFilterForm({}, user=request.user)
+    if not form.is_valid():
+        return render(
+            request, "analytics/kpi_records.html",
+            {"form": form, "definition": definition, "page": None}, status=400,
+        )  # fmt: skip
+    result = kpi_compute(code, form.kpi_filter())
+    records = result.records
+    if not records.query.order_by:
+        records = records.order_by("pk")
+    page = Paginator(records, 50).get_page(request.GET.get("page"))
+    rows: list[dict[str, Any]] = [
+        {"record": record, "measure": result.measures.get(record.pk),
+         "cells": [column.read(record) for column in definition.columns]}
+        for record in page
+    ]  # fmt: skip
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request, "analytics/kpi_records.html",
+        {"form": form, "definition": definition, "result": result, "page": page, "rows": rows,
+         "query": query.urlencode()},
+    )  # fmt: skip
+
+
+kpi_records.scoping_exempt = "lists only records in the user's scope (kpis.scoped)"  # type: ignore[attr-defined]
+
+urlpatterns = [
+    path("kpis/", kpi_table, name="kpis"),
+    path("kpis/<slug:code>/", kpi_records, name="kpi-records"),
+]
