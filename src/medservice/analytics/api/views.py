@@ -122,13 +122,24 @@ FIGURE = inline_serializer(
     },
 )  # fmt: skip
 
+FIGURES = inline_serializer(
+    "KpiFigures",
+    fields={
+        "from": serializers.DateField(), "to": serializers.DateField(),
+        "results": serializers.ListField(child=serializers.DictField()),
+    },
+)  # fmt: skip
+
 
 class KpiListView(APIView):
     """Every KPI the caller may see, computed over their scope with the given filters."""
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(parameters=FILTER_PARAMETERS, responses={200: FIGURE, **RESPONSES})
+    @extend_schema(
+        operation_id="kpis_list", parameters=FILTER_PARAMETERS,
+        responses={200: FIGURES, **RESPONSES},
+    )  # fmt: skip
     def get(self, request: Request) -> Response:
         definitions = kpis_for(request.user)
         if not definitions:
@@ -148,7 +159,10 @@ class KpiDetailView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(parameters=FILTER_PARAMETERS, responses={200: FIGURE, **RESPONSES})
+    @extend_schema(
+        operation_id="kpis_retrieve", parameters=FILTER_PARAMETERS,
+        responses={200: FIGURE, **RESPONSES},
+    )  # fmt: skip
     def get(self, request: Request, code: str) -> Response:
         definition = definition_for(request, code)
         return Response(figure(kpi_compute(definition.code, filter_from(request))))
@@ -181,6 +195,7 @@ class KpiRecordsView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
+        operation_id="kpis_records_list",
         parameters=[*FILTER_PARAMETERS, OpenApiParameter("page", int)],
         responses={200: OpenApiTypes.OBJECT, **RESPONSES},
     )
