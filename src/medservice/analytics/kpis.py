@@ -20,8 +20,9 @@ from typing import Any
 
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from medservice.analytics.choices import Direction, Verdict
+from medservice.analytics.choices import Direction, Unit, Verdict
 from medservice.customers.selectors import organization_ids_visible_to, user_scope
 
 FILTERS = ("region", "organization", "device_model", "engineer", "team")
@@ -180,6 +181,13 @@ class KpiDefinition:
     # Extra query parameters this KPI understands (sla_compliance: target, priority).
     extra_filters: tuple[str, ...] = ()
 
+    @property
+    def group_label(self) -> Any:
+        return GROUPS.get(self.group, self.group)
+
+    def get_unit_display(self) -> Any:
+        return Unit(self.unit).label if self.unit in Unit.values else self.unit
+
     def available_to(self, user: Any) -> bool:
         scope = user_scope(user)
         if scope == "none" or not user.has_perm("analytics.view_kpis"):
@@ -189,7 +197,15 @@ class KpiDefinition:
 
 KPIS: dict[str, KpiDefinition] = {}
 
-GROUPS: dict[str, Any] = {}
+# The KPI page's sections, in order (docs/kpis.md's headings).
+GROUPS: dict[str, Any] = {
+    "service": _("Service requests"),
+    "field": _("Field work"),
+    "parts": _("Parts and money"),
+    "returns": _("Returns, complaints and recalls"),
+    "voice": _("Customers' voice"),
+    "quality": _("Quality"),
+}
 
 
 def kpi(
@@ -223,10 +239,15 @@ def kpi(
 
 
 def kpis_for(user: Any) -> list[KpiDefinition]:
+    """The KPIs this user may see, by section and order."""
+    sections = list(GROUPS)
     return sorted(
         (definition for definition in KPIS.values() if definition.available_to(user)),
-        key=lambda definition: (definition.order, definition.code),
-    )
+        key=lambda definition: (
+            sections.index(definition.group) if definition.group in sections else len(sections),
+            definition.order, definition.code,
+        ),
+    )  # fmt: skip
 
 
 def kpi_compute(code: str, kpi_filter: KpiFilter) -> KpiResult:
