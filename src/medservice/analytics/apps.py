@@ -21,6 +21,8 @@ class AnalyticsConfig(AppConfig):
                 permission="analytics.change_kpitarget", order=121),
         # --- spot checks ---
         # --- evaluation reports ---
+        NavItem(_("Evaluation reports"), "analytics:evaluation-reports-list",
+                permission="analytics.view_evaluationreport", order=122),
         # --- charts ---
     )  # fmt: skip
 
@@ -43,4 +45,9 @@ class AnalyticsConfig(AppConfig):
 
         # --- spot checks ---
         # --- evaluation reports ---
+        # Imported by name so each area's line stays below its own marker.
+        from importlib import import_module
+
+        import_module("medservice.analytics.tasks_reports")  # registers the daily job
+
         # --- charts ---

@@ -41,3 +41,13 @@ def target_for(code: str, kpi_filter: Any) -> KpiTarget | None:
         rows,
         key=lambda row: (row.specificity, row.valid_from or datetime.date.min, row.pk),
     )
+
+
+def evaluation_reports_visible_to(user: Any) -> QuerySet[Any]:
+    """Evaluation reports are the company's own appraisal: internal staff only (their role
+    decides whether they may read them at all)."""
+    from medservice.analytics.models import EvaluationReport
+
+    if user_scope(user) != "internal":
+        return EvaluationReport.objects.none()
+    return EvaluationReport.objects.all()
