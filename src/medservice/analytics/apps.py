@@ -45,9 +45,7 @@ class AnalyticsConfig(AppConfig):
 
         # --- spot checks ---
         # --- evaluation reports ---
-        # Imported by name so each area's line stays below its own marker.
-        from importlib import import_module
-
-        import_module("medservice.analytics.tasks_reports")  # registers the daily job
+        # isort: split
+        from medservice.analytics import tasks_reports  # noqa: F401  (registers the daily job)
 
         # --- charts ---

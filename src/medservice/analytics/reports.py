@@ -28,6 +28,7 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from medservice.analytics.choices import Direction
 from medservice.analytics.kpis import KpiFilter, KpiResult, kpi_compute, kpis_for
@@ -332,7 +333,7 @@ def evaluation_report_xlsx(report: EvaluationReport) -> bytes:
         # The sheet's name is fixed (not translated): programs reading the workbook find it.
         sheet = workbook.create_sheet(KPI_SHEET)
         sheet.append([str(label) for label in (
-            _("Code"), _("KPI"), _("Numerator"), _("Denominator"), _("Value"), _("Target"),
+            _("Code"), _("KPI"), _("Numerator"), _("Denominator"), _("Value"), pgettext("kpi", "Target"),
             _("Previous period"), _("Unit"), _("Median"), _("p90"), _("Against target"),
             _("Target direction"), _("Provisional until"),
         )])  # fmt: skip

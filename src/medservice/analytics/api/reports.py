@@ -8,7 +8,7 @@ from typing import Any
 
 from django.http import FileResponse, Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import MethodNotAllowed, NotFound
@@ -38,6 +38,7 @@ class GenerateInput(serializers.Serializer):
     period_start = serializers.DateField(help_text="The first day of the month or quarter.")
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class StaffMemberField(serializers.PrimaryKeyRelatedField):
     """A user id among the company's active staff (who may own a CAPA)."""
 
