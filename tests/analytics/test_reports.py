@@ -155,6 +155,16 @@ def test_the_xlsx_reads_back_the_dashboards_numbers(manager, requests_of_march_a
     assert rows["arrival_hours"][2:7] == (None, 3, 15, 12, 20)
     assert rows["arrival_hours"][7:11] == ("hours", 10, 15, "missed")
     assert rows["urgent_share"][10:12] == ("met", "at_most")
+    # And each KPI has a sheet of exactly the records counted, with what each contributed
+    with report.xlsx.open("rb") as stored:
+        workbook = load_workbook(io.BytesIO(stored.read()))
+    march = Ticket.objects.filter(received_at__month=3).order_by("pk")
+    expected = [(ticket.pk, str(ticket)) for ticket in march]
+    urgent = list(workbook["urgent_share"].iter_rows(min_row=2, values_only=True))
+    assert [(row[0], row[1]) for row in urgent] == expected
+    assert [row[2] for row in urgent] == [1, 0, 0]
+    hours = list(workbook["arrival_hours"].iter_rows(min_row=2, values_only=True))
+    assert [row[2] for row in hours] == [9, 10, 15]
 
 
 def test_the_frozen_figures_keep_exact_decimals_and_the_previous_period(

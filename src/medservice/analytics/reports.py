@@ -135,11 +135,30 @@ def _figure(result: KpiResult, previous: KpiResult) -> dict[str, Any]:
 def report_figures(kpi_filter: KpiFilter) -> list[dict[str, Any]]:
     """Every KPI the filter's user may see, for the period and the period before, each as one
     JSON-ready row (decimals as exact strings), in the dashboard's order."""
+    return _computed(kpi_filter)[0]
+
+
+# A drill-down row: the record's id, its label and what it contributed to the figure.
+DrillDown = list[tuple[int, str, Any]]
+
+
+def _computed(kpi_filter: KpiFilter) -> tuple[list[dict[str, Any]], dict[str, DrillDown]]:
+    """The figures, and per KPI the records counted in it (for the workbook's drill-down
+    sheets), from one computation each."""
     previous = kpi_filter.previous()
-    return [
-        _figure(kpi_compute(definition.code, kpi_filter), kpi_compute(definition.code, previous))
-        for definition in kpis_for(kpi_filter.user)
-    ]
+    figures, drilldowns = [], {}
+    for definition in kpis_for(kpi_filter.user):
+        result = kpi_compute(definition.code, kpi_filter)
+        figures.append(_figure(result, kpi_compute(definition.code, previous)))
+        records = result.records
+        if definition.select_related:
+            records = records.select_related(*definition.select_related)
+        if not records.query.order_by:
+            records = records.order_by("pk")
+        drilldowns[definition.code] = [
+            (record.pk, str(record), result.measures.get(record.pk)) for record in records
+        ]
+    return figures, drilldowns
 
 
 def top_fault_codes(kpi_filter: KpiFilter, limit: int = TOP_FAULT_CODES) -> list[dict[str, Any]]:
@@ -311,10 +330,12 @@ def evaluation_report_pdf(report: EvaluationReport) -> bytes:
 KPI_SHEET = "KPIs"
 
 
-def evaluation_report_xlsx(report: EvaluationReport) -> bytes:
+def evaluation_report_xlsx(
+    report: EvaluationReport, drilldowns: dict[str, DrillDown] | None = None
+) -> bytes:
     """The report as a workbook: sheet "KPIs" (code, name, numerator, denominator, value,
-    target, previous, then the details) with numbers stored as numbers, and one sheet per
-    section."""
+    target, previous, then the details) with numbers stored as numbers, one sheet per section
+    and, when given, one per KPI listing the records counted (named by the KPI's code)."""
     from openpyxl import Workbook
 
     with translation.override(report.language or None):
@@ -377,9 +398,25 @@ def evaluation_report_xlsx(report: EvaluationReport) -> bytes:
         for row in sections.get("improvement_actions", []):
             actions.append([row["number"], row["problem"], row["source"], row["owner"],
                             row["due_on"] or "", row["status"], row["effectiveness"]])  # fmt: skip
+        names = {figure["code"]: figure["name"] for figure in report.figures}
+        for code, rows in (drilldowns or {}).items():
+            drill = workbook.create_sheet(code[:31])
+            drill.append([_("Id"), names.get(code, code), _("Counted")])
+            for pk, label, measure in rows:
+                drill.append([pk, label, _measure(measure)])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _measure(value: Any) -> Any:
+    """What a record contributed, as a spreadsheet value: 1/0 for in the numerator or not,
+    hours as numbers."""
+    if isinstance(value, bool):
+        return int(value)
+    if value is None or isinstance(value, int | float | Decimal):
+        return value
+    return str(value)
 
 
 def _sha256(content: bytes) -> str:
@@ -403,7 +440,7 @@ def evaluation_report_generate(
     period_end = period_end_of(kind, period_start)
     as_of = timezone.now()
     kpi_filter = KpiFilter(user=report_reader(), start=period_start, end=period_end, as_of=as_of)
-    figures = report_figures(kpi_filter)
+    figures, drilldowns = _computed(kpi_filter)
     sections = report_sections(kpi_filter)
     language = translation.get_language() or ""
     for attempt in range(3):
@@ -411,6 +448,7 @@ def evaluation_report_generate(
             return _report_save(
                 kind=kind, period_start=period_start, period_end=period_end, as_of=as_of,
                 language=language, figures=figures, sections=sections, actor=actor,
+                drilldowns=drilldowns,
             )  # fmt: skip
         except IntegrityError:
             # Someone generated the same period at the same moment: take the next revision.
@@ -419,14 +457,16 @@ def evaluation_report_generate(
     raise AssertionError("unreachable")
 
 
-def _report_save(*, actor: Any, **fields: Any) -> EvaluationReport:
+def _report_save(
+    *, actor: Any, drilldowns: dict[str, DrillDown], **fields: Any
+) -> EvaluationReport:
     with transaction.atomic(), audit_context(actor=actor, job=None if actor else JOB_NAME):
         latest = EvaluationReport.objects.filter(
             kind=fields["kind"], period_start=fields["period_start"]
         ).aggregate(latest=Max("revision"))["latest"]
         report = EvaluationReport(**fields, revision=(latest or 0) + 1, generated_by=actor)
         pdf = evaluation_report_pdf(report)
-        xlsx = evaluation_report_xlsx(report)
+        xlsx = evaluation_report_xlsx(report, drilldowns)
         report.pdf.save(f"{report.file_stem}.pdf", ContentFile(pdf), save=False)
         report.xlsx.save(f"{report.file_stem}.xlsx", ContentFile(xlsx), save=False)
         report.pdf_sha256, report.xlsx_sha256 = _sha256(pdf), _sha256(xlsx)
