@@ -45,6 +45,9 @@ def target_for(code: str, kpi_filter: Any) -> KpiTarget | None:
     )
 
 
+# --- evaluation reports ---
+
+
 def evaluation_reports_visible_to(user: Any) -> QuerySet[Any]:
     """Evaluation reports are the company's own appraisal: internal staff only (their role
     decides whether they may read them at all)."""
