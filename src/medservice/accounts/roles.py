@@ -635,6 +635,23 @@ ANALYTICS_ROLE_PERMISSIONS: dict[str, list[str]] = {
 for _role, _patterns in ANALYTICS_ROLE_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_patterns]
 
+# issue 11 evaluation reports
+# The service and quality managers read and (re)generate the periodic evaluation reports and
+# open improvement actions from them (CAPAs of kind improvement: the service manager needs to
+# open CAPAs for that; quality staff still run them); the auditor reads them.
+EVALUATION_REPORTS_READ = [
+    "analytics.view_evaluationreport",
+    "analytics.view_reportimprovementaction",
+]
+EVALUATION_REPORTS_ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.SERVICE_MANAGER: [*EVALUATION_REPORTS_READ, "analytics.generate_evaluationreport",
+                           "quality.add_capa"],
+    Role.QUALITY_MANAGER: [*EVALUATION_REPORTS_READ, "analytics.generate_evaluationreport"],
+    Role.AUDITOR: EVALUATION_REPORTS_READ,
+}  # fmt: skip
+for _role, _patterns in EVALUATION_REPORTS_ROLE_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_patterns]
+
 
 def permissions_matching(patterns: list[str], permissions: list[Permission]) -> list[Permission]:
     chosen = []

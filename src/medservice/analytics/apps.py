@@ -21,6 +21,8 @@ class AnalyticsConfig(AppConfig):
                 permission="analytics.change_kpitarget", order=121),
         # --- spot checks ---
         # --- evaluation reports ---
+        NavItem(_("Evaluation reports"), "analytics:evaluation-reports-list",
+                permission="analytics.view_evaluationreport", order=122),
         # --- charts ---
     )  # fmt: skip
 
@@ -43,4 +45,7 @@ class AnalyticsConfig(AppConfig):
 
         # --- spot checks ---
         # --- evaluation reports ---
+        # isort: split
+        from medservice.analytics import tasks_reports  # noqa: F401  (registers the daily job)
+
         # --- charts ---

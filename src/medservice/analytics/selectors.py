@@ -32,7 +32,9 @@ def target_for(code: str, kpi_filter: Any) -> KpiTarget | None:
         Q(organization__isnull=True) | Q(organization_id=kpi_filter.organization_id or 0),
         Q(device_model__isnull=True) | Q(device_model_id=kpi_filter.device_model_id or 0),
         Q(team__isnull=True) | Q(team_id=kpi_filter.team_id or 0),
-        Q(region="") | Q(region=kpi_filter.region or "\x00"),
+        # A blank filter region matches company-wide rows only (PostgreSQL refuses a NUL
+        # placeholder in text, so the condition is built rather than padded).
+        Q(region="") | (Q(region=kpi_filter.region) if kpi_filter.region else Q(pk__in=[])),
     )
     rows = list(candidates)
     if not rows:
@@ -41,3 +43,16 @@ def target_for(code: str, kpi_filter: Any) -> KpiTarget | None:
         rows,
         key=lambda row: (row.specificity, row.valid_from or datetime.date.min, row.pk),
     )
+
+
+# --- evaluation reports ---
+
+
+def evaluation_reports_visible_to(user: Any) -> QuerySet[Any]:
+    """Evaluation reports are the company's own appraisal: internal staff only (their role
+    decides whether they may read them at all)."""
+    from medservice.analytics.models import EvaluationReport
+
+    if user_scope(user) != "internal":
+        return EvaluationReport.objects.none()
+    return EvaluationReport.objects.all()

@@ -12,5 +12,8 @@ urlpatterns += [*views.urlpatterns, *resource_urlpatterns(kpi_targets)]
 # --- spot checks ---
 
 # --- evaluation reports ---
+from medservice.analytics import views_reports  # noqa: E402
+
+urlpatterns += views_reports.urlpatterns
 
 # --- charts ---

@@ -11,6 +11,11 @@ def register(router: DefaultRouter) -> None:
     router.register("kpi-targets", resource_viewset(kpi_targets), basename="kpi-target")
     # --- spot checks ---
     # --- evaluation reports ---
+    from medservice.analytics.api.reports import evaluation_report_viewset
+    from medservice.analytics.resources import evaluation_reports
+
+    router.register("evaluation-reports", evaluation_report_viewset(evaluation_reports),
+                    basename="evaluation-report")  # fmt: skip
 
 
 def extra_urlpatterns() -> list:
