@@ -58,6 +58,16 @@ def assert_drill_down_matches(result: KpiResult) -> None:
     assert result.records.count() == result.denominator
     assert set(result.measures) == pks(result)
     assert len(flagged(result)) == result.numerator
+    assert_columns_read(result)
+
+
+def assert_columns_read(result: KpiResult) -> None:
+    """Every column of the drill-down reads from every record (as the pages show them)."""
+    definition = KPIS[result.code]
+    records = result.records.select_related(*definition.select_related)
+    for record in records:
+        for column in definition.columns:
+            column.read(record)
 
 
 @pytest.fixture
@@ -252,6 +262,7 @@ def test_mttr_is_the_mean_downtime_of_the_repairs_back_in_service(make_filter, r
         returned_repairs["84h"].pk: Decimal("84.00"),
         returned_repairs["12h"].pk: Decimal("12.00")}  # fmt: skip
     # And beside it: 5 labour hours over 4 repairs (travel not counted), the unusable one
+    assert_columns_read(result)
     assert result.notes == [
         "Hands-on labour: 1.3 h per repair.",
         "1 repairs completed as not to be used are not counted.",
@@ -318,6 +329,7 @@ def test_mtbf_is_operating_hours_per_failure_of_the_model(make_filter, monitor_m
     # And the drill-down is exactly the three failures (the numerator is hours, not records)
     assert pks(result) == {fleet[n].pk for n in ("a_first", "a_second", "b_march")}
     assert result.records.count() == result.denominator == len(flagged(result))
+    assert_columns_read(result)
     assert [(row.key, row.value) for row in result.breakdown] == [
         ("units", 3),
         ("unit_hours", Decimal("1848.00")),
@@ -362,6 +374,7 @@ def test_uptime_counts_each_unit_from_its_in_service_date(make_filter, fleet, cu
         fleet["b_february"].pk: Decimal("36.00"), fleet["misuse"].pk: Decimal("10.00"),
         fleet["b_march"].pk: Decimal("6.00")}  # fmt: skip
     assert pks(result) == set(result.measures)
+    assert_columns_read(result)
     # Hospital A's user sees A's units only: (1,104 − 82) / 1,104 = 92.6 %
     mine = compute("uptime", make_filter(user=customer_a))
     assert (mine.numerator, mine.denominator, mine.value) == (
@@ -517,6 +530,7 @@ def test_overdue_work_orders_is_a_stock_at_as_of(make_filter, open_orders, custo
     assert result.measures == {open_orders["b_14_days"].pk: 14, open_orders["a_5_days"].pk: 5,
                                open_orders["a_1_day"].pk: 1}  # fmt: skip
     assert (result.value, result.denominator) == (3, 3)
+    assert_columns_read(result)
     assert [(row.key, row.value) for row in result.breakdown] == [("no_promise", 1)]
     mine = compute("overdue_work_orders", make_filter(user=customer_a))
     assert mine.value == 2
@@ -566,6 +580,7 @@ def test_parts_consumption_is_the_cost_of_the_parts_fitted(make_filter, consumpt
     assert pks(result) == {movement.pk for movement in consumption.values()}
     assert result.records.count() == result.denominator
     assert sum(result.measures.values()) == result.value
+    assert_columns_read(result)
     assert [(row.key, row.numerator, row.value) for row in result.breakdown] == [
         ("PB-8", 3, Decimal("920.00")), ("CF-1", 4, Decimal("182.00"))]  # fmt: skip
     assert result.notes == ["Shown apart: 1 whole units shipped as exchanges."]
@@ -660,6 +675,7 @@ def test_service_cost_ratio_is_parts_and_time_against_delivered_value_a_year(mak
     assert result.measures == {costs["dear"].pk: Decimal("720.00"),
                                costs["cheap"].pk: Decimal("200.00")}  # fmt: skip
     assert sum(result.measures.values()) == result.numerator
+    assert_columns_read(result)
     assert result.notes == [
         "Parts and time only: travel expenses and supplier repair costs are not recorded as costs.",
         "Value known for 2 of 3 units.",

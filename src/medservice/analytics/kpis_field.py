@@ -25,6 +25,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import (
     Count,
+    DateField,
     DateTimeField,
     ExpressionWrapper,
     OuterRef,
@@ -32,6 +33,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -94,61 +96,60 @@ def _work_orders(kpi_filter: KpiFilter, *, engineer: bool = True, team: bool = T
     )
 
 
-def _unit_start(device: Any) -> datetime.date:
-    """When a unit came into use: installation, else acceptance, else delivery, else its
-    recording (the rule of quality.trends._unit_starts)."""
-    line = device.delivery_line
-    delivered_on = line.delivery.delivered_on if line is not None else None
-    return (
-        device.installed_on
-        or device.accepted_on
-        or delivered_on
-        or timezone.localdate(device.created_at)
-    )
-
-
 def _units(kpi_filter: KpiFilter) -> QuerySet:
     """The units in use of serial-tracked models in the user's scope (docs/kpis.md, `mtbf`
-    and `uptime`): batch-tracked items have no uptime or MTBF."""
+    and `uptime`; batch-tracked items have no uptime or MTBF), in service by the period's end
+    (or now). `in_service_from`: installation, else acceptance, else delivery, else the
+    day it was recorded (the rule of quality.trends._unit_starts)."""
     from medservice.catalog.choices import Tracking
     from medservice.installed_base.models import Device
 
-    return scoped(
-        Device.objects.filter(device_model__tracking=Tracking.SERIAL).exclude(
-            status__in=NOT_IN_USE_STATUSES
-        ),
-        kpi_filter,
-        device_model="device_model",
-    ).select_related("delivery_line__delivery", "organization", "device_model")
+    last_day = timezone.localdate(kpi_filter.upto - datetime.timedelta(microseconds=1))
+    return (
+        scoped(
+            Device.objects.filter(device_model__tracking=Tracking.SERIAL).exclude(
+                status__in=NOT_IN_USE_STATUSES
+            ),
+            kpi_filter,
+            device_model="device_model",
+        )
+        .annotate(
+            in_service_from=Coalesce(
+                "installed_on",
+                "accepted_on",
+                "delivery_line__delivery__delivered_on",
+                TruncDate("created_at"),
+                output_field=DateField(),
+            )
+        )
+        .filter(in_service_from__lte=last_day)
+        .select_related("delivery_line__delivery", "organization", "device_model")
+    )
 
 
 def _unit_spans(
     kpi_filter: KpiFilter, units: QuerySet
 ) -> dict[int, tuple[datetime.datetime, datetime.datetime]]:
     """Per unit, the span of the period it was in service: from the later of the period's
-    start and its in-service date to the period's end (or now). Units not yet in service by
-    then have none."""
+    start and its in-service date to the period's end (or now)."""
     start, end = kpi_filter.start_at, kpi_filter.upto
-    spans = {}
-    for unit in units:
-        low = max(start, local_midnight(_unit_start(unit)))
-        if low < end:
-            spans[unit.pk] = (low, end)
-    return spans
+    return {
+        unit_id: (max(start, local_midnight(day)), end)
+        for unit_id, day in units.values_list("pk", "in_service_from")
+    }
 
 
 def _down_seconds(
-    spans: dict[int, tuple[datetime.datetime, datetime.datetime]], start: datetime.datetime
+    units: QuerySet,
+    spans: dict[int, tuple[datetime.datetime, datetime.datetime]],
+    start: datetime.datetime,
+    end: datetime.datetime,
 ) -> datetime.timedelta:
     """The merged time out of service of these units within their spans, from
     work_orders.selectors.downtime_intervals (overlapping repairs merged)."""
-    from medservice.installed_base.models import Device
     from medservice.work_orders.selectors import downtime_intervals
 
-    if not spans:
-        return datetime.timedelta()
-    end = max(high for _low, high in spans.values())
-    intervals = downtime_intervals(Device.objects.filter(pk__in=list(spans)), start, end)
+    intervals = downtime_intervals(units.order_by().values("pk"), start, end)
     total = datetime.timedelta()
     for device_id, pieces in intervals.items():
         low, high = spans[device_id]
@@ -374,7 +375,7 @@ def kpi_mtbf(kpi_filter: KpiFilter) -> KpiResult:
     units = _units(kpi_filter)
     spans = _unit_spans(kpi_filter, units)
     unit_hours = _hours(sum((high - low for low, high in spans.values()), datetime.timedelta()))
-    down_hours = _hours(_down_seconds(spans, kpi_filter.start_at))
+    down_hours = _hours(_down_seconds(units, spans, kpi_filter.start_at, kpi_filter.upto))
     operating = unit_hours - down_hours
     records = (
         _work_orders(kpi_filter, engineer=False, team=False)
@@ -493,10 +494,12 @@ def kpi_uptime(kpi_filter: KpiFilter) -> KpiResult:
     spans = _unit_spans(kpi_filter, units)
     start, end = kpi_filter.start_at, kpi_filter.upto
     unit_hours = _hours(sum((high - low for low, high in spans.values()), datetime.timedelta()))
-    uptime = Uptime(period_hours=unit_hours, down_hours=_hours(_down_seconds(spans, start)))
+    down = _down_seconds(units, spans, start, end)
+    uptime = Uptime(period_hours=unit_hours, down_hours=_hours(down))
     # The same rows downtime_intervals reads, for the units counted.
     records = (
-        WorkOrder.objects.filter(device__in=list(spans), down_since__isnull=False)
+        WorkOrder.objects.filter(device__in=units.order_by().values("pk"))
+        .filter(down_since__isnull=False)
         .filter(down_since__lt=end)
         .filter(Q(back_in_service_at__isnull=True) | Q(back_in_service_at__gt=start))
         .exclude(status__in=EXCLUDED_WORK_ORDER_STATUSES)
@@ -729,7 +732,7 @@ def _hourly_cost() -> Decimal:
         Column(_("Device"), lambda device: device),
         Column(_("Organisation"), lambda device: device.organization),
         Column(_("Delivered value (¥)"), lambda device: device.delivery_line.unit_price),
-        Column(_("In service from"), _unit_start),
+        Column(_("In service from"), lambda device: device.in_service_from),
     ),
     select_related=("delivery_line__delivery", "organization", "device_model"),
 )  # fmt: skip
@@ -743,24 +746,24 @@ def kpi_service_cost_ratio(kpi_filter: KpiFilter) -> KpiResult:
     from medservice.work_orders.models import FeeItem, PartUsage, TimeEntry
 
     units = _units(kpi_filter) if kpi_filter.internal else Device.objects.none()
-    spans = _unit_spans(kpi_filter, units)
-    in_service = units.filter(pk__in=list(spans))
-    records = in_service.filter(delivery_line__isnull=False, delivery_line__unit_price__gt=0)
+    unit_count = units.count()
+    records = units.filter(delivery_line__isnull=False, delivery_line__unit_price__gt=0)
     records = records.order_by("pk")
     priced = {device.pk: device.delivery_line.unit_price for device in records}
+    priced_ids = records.order_by().values("pk")
     last = min(kpi_filter.end, timezone.localdate(kpi_filter.now))
     days = (last - kpi_filter.start).days + 1
     cancelled_usage = PartUsage.objects.filter(
         work_order__status__in=EXCLUDED_WORK_ORDER_STATUSES, movement__isnull=False
     ).values("movement_id")
     parts = (
-        StockMovement.objects.filter(kind=MovementKind.CONSUMPTION, device__in=list(priced))
+        StockMovement.objects.filter(kind=MovementKind.CONSUMPTION, device__in=priced_ids)
         .filter(kpi_filter.in_period("occurred_at"))
         .exclude(pk__in=cancelled_usage)
         .values_list("device_id", "quantity", "unit_cost")
     )
     hours = (
-        TimeEntry.objects.filter(work_order__device__in=list(priced))
+        TimeEntry.objects.filter(work_order__device__in=priced_ids)
         .exclude(work_order__status__in=EXCLUDED_WORK_ORDER_STATUSES)
         .filter(kpi_filter.dates_in_period("day"))
         .values_list("work_order__device_id", "hours")
@@ -777,7 +780,7 @@ def kpi_service_cost_ratio(kpi_filter: KpiFilter) -> KpiResult:
     if value and days > 0:
         figure = round1(total_cost / value * Decimal(365) / Decimal(days) * HUNDRED)
     recovered = sum(
-        FeeItem.objects.filter(work_order__device__in=list(priced))
+        FeeItem.objects.filter(work_order__device__in=priced_ids)
         .exclude(work_order__status__in=EXCLUDED_WORK_ORDER_STATUSES)
         .filter(kpi_filter.in_period("created_at"))
         .values_list("amount", flat=True),
@@ -787,7 +790,7 @@ def kpi_service_cost_ratio(kpi_filter: KpiFilter) -> KpiResult:
         gettext("Parts and time only: travel expenses and supplier repair costs are not "
                 "recorded as costs."),
         gettext("Value known for %(known)s of %(units)s units.")
-        % {"known": len(priced), "units": len(spans)},
+        % {"known": len(priced), "units": unit_count},
         gettext("Cost recovered (fees billed, not subtracted): ¥%(amount)s.")
         % {"amount": recovered},
     ]  # fmt: skip
