@@ -71,7 +71,6 @@ PM_ON_TIME_DAYS = 7
 NO_PROMISE_AGE_DAYS = 14
 TOP_PARTS = 10
 
-FIELD_FILTERS = ("region", "organization", "device_model", "engineer", "team")
 UNIT_FILTERS = ("region", "organization", "device_model")
 
 
@@ -724,7 +723,7 @@ def _hourly_cost() -> Decimal:
 
 
 @kpi(
-    "service_cost_ratio", name=_("Cost of service"), unit=Unit.PERCENT,
+    "service_cost_ratio", name=_("Service cost ratio"), unit=Unit.PERCENT,
     direction=Direction.AT_MOST, group="parts", order=51, internal_only=True,
     filters=UNIT_FILTERS, statistic=_("% of delivered value a year"),
     measure_label=_("Cost (¥)"),
