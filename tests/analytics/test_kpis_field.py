@@ -13,7 +13,6 @@ from decimal import Decimal
 import pytest
 
 from medservice.analytics.kpis import KPIS, KpiResult
-from medservice.installed_base.models import Device
 from medservice.inventory.models import StockMovement
 from medservice.tickets.models import Team, Ticket
 from medservice.work_orders.models import FeeItem, PartUsage, TimeEntry, Visit, WorkOrder
@@ -711,4 +710,15 @@ def test_the_api_gives_the_field_figures_and_their_records(api, manager, visits)
                  "uptime", "pm_completion", "overdue_work_orders", "parts_consumption",
                  "service_cost_ratio"):  # fmt: skip
         assert code in codes
-    assert Device.objects.count() >= 2
+
+
+def test_every_field_kpi_page_lists_its_records(client, manager, visits, fleet, monitor_model):
+    client.force_login(manager)
+    period = {"from": "2026-03-01", "to": "2026-03-31", "device_model": monitor_model.pk}
+    for code in ("on_time_arrival", "first_time_fix", "mttr", "mtbf", "repeat_failure_30d",
+                 "uptime", "pm_completion", "overdue_work_orders", "parts_consumption",
+                 "service_cost_ratio"):  # fmt: skip
+        response = client.get(f"/analytics/kpis/{code}/", period)
+        assert response.status_code == 200, code
+    page = client.get("/analytics/kpis/uptime/", period).content.decode()
+    assert fleet["b_march"].number in page
