@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -555,3 +556,9 @@ FEEDBACK_SURVEY_LOW_RECOMMENDATION = int(env("FEEDBACK_SURVEY_LOW_RECOMMENDATION
 FEEDBACK_SURVEY_ESCALATION_DAYS = int(env("FEEDBACK_SURVEY_ESCALATION_DAYS", "3"))
 FEEDBACK_PERIODIC_SURVEY_MONTHS = int(env("FEEDBACK_PERIODIC_SURVEY_MONTHS", "12"))
 FEEDBACK_SURVEY_RATE = env("FEEDBACK_SURVEY_RATE", "30/hour")
+
+# issue 11 analytics
+# The company's own cost of an hour of an engineer's work, labour or travel (¥ per hour):
+# the cost-of-service KPI multiplies TimeEntry.hours by it. RateCard.labour_rate is the price
+# charged to customers, not this. 0 (time counts as nothing) until finance sets it.
+ANALYTICS_HOURLY_COST = Decimal(env("ANALYTICS_HOURLY_COST", "0"))
