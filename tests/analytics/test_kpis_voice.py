@@ -542,3 +542,18 @@ def test_the_api_gives_the_csat_figure_and_its_surveys(api, manager, voice_set):
     assert records["count"] == 4
     assert sorted(item["measure"] for item in records["results"]) == [False, False, True, True]
     assert client.get("/api/v1/kpis/recall_completion/", period).status_code == 200
+
+
+def test_the_kpi_pages_list_each_voice_figures_records(
+    client, manager, voice_set, follow_ups, recalls_set, returns_set
+):
+    client.force_login(manager)
+    period = {"from": "2026-03-01", "to": "2026-03-31"}
+    assert client.get("/analytics/kpis/", period).status_code == 200
+    for code, shown in (
+        ("return_rate", "KD-GS100"), ("recall_completion", "RC-2026-0001"),
+        ("csat", "Satisfied"), ("nps", "Promoter"), ("follow_up_completion", "HF-2026-"),
+    ):  # fmt: skip
+        page = client.get(f"/analytics/kpis/{code}/", period)
+        assert page.status_code == 200
+        assert shown in page.content.decode()
