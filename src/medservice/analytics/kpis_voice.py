@@ -198,7 +198,7 @@ def kpi_return_rate(kpi_filter: KpiFilter) -> KpiResult:
                 percent(row["quantity"], delivered),
             )
         )
-    undecided = records.filter(request__decision="").values("request").distinct().count()
+    undecided = records.filter(request__decision="").order_by().values("request").distinct().count()
     if undecided:
         result.provisional_until = max(kpi_filter.end, _today(kpi_filter))
         result.notes.append(
