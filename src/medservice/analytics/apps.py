@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -20,6 +22,10 @@ class AnalyticsConfig(AppConfig):
         NavItem(_("KPI targets"), "analytics:kpi-targets-list",
                 permission="analytics.change_kpitarget", order=121),
         # --- spot checks ---
+        NavItem(_("Spot checks"), "analytics:spot-checks",
+                permission="analytics.view_spotchecksample", order=122),
+        NavItem(_("Spot-check plans"), "analytics:spot-check-plans-list",
+                permission="analytics.change_spotcheckplan", order=123),
         # --- evaluation reports ---
         # --- charts ---
     )  # fmt: skip
@@ -42,5 +48,8 @@ class AnalyticsConfig(AppConfig):
         )
 
         # --- spot checks ---
+        # Registers the monthly draw with the scheduler (a call, so each area keeps its line).
+        import_module("medservice.analytics.tasks_spot_checks")
+
         # --- evaluation reports ---
         # --- charts ---
