@@ -529,3 +529,25 @@ def test_two_draws_at_once_make_one_sample(company, hospital_a):
     assert results[0] == results[1]
     assert SpotCheckSample.objects.count() == 1
     assert SpotCheckItem.objects.count() == 2
+
+
+def test_the_plan_page_lists_its_checklist(client, manager):
+    plan = ticket_plan()
+    client.force_login(manager)
+    assert client.get("/analytics/spot-check-plans/").status_code == 200
+    page = client.get(f"/analytics/spot-check-plans/{plan.pk}/").content.decode()
+    assert "Was the diagnosis right?" in page and "Add a checklist point" in page
+
+
+def test_a_reviewed_record_shows_its_answers_and_improvement_action(
+    client, sample, manager, team_lead
+):
+    item = sample.items.exclude(engineer=manager).get()
+    spot_check_review(item=item, actor=manager, answers=ANSWERS, severity="major",
+                      note="未做电气安全检测即交付")  # fmt: skip
+    capa = capas_of_source(item).get()
+    client.force_login(team_lead)
+    page = client.get(f"/analytics/spot-check-items/{item.pk}/").content.decode()
+    assert 'id="spot-check-finding"' in page
+    assert "Major finding" in page and capa.number in page
+    assert 'id="spot-check-review"' not in page

@@ -35,6 +35,8 @@ kpi_targets = register(
 )  # fmt: skip
 
 # --- spot checks ---
+from django.utils.translation import gettext_lazy as _  # noqa: E402
+
 from medservice.analytics.api.spot_checks import (  # noqa: E402
     SpotCheckChecklistItemSerializer,
     SpotCheckPlanSerializer,
@@ -50,6 +52,7 @@ from medservice.analytics.selectors_spot_checks import (  # noqa: E402
     spot_check_checklist_items_visible_to,
     spot_check_plans_visible_to,
 )
+from medservice.core.registry import Related  # noqa: E402
 
 spot_check_plans = register(
     Resource(
@@ -72,6 +75,17 @@ spot_check_plans = register(
         api_basename="spot-check-plan",
         organization_scoped=False,
         select_related=["default_reviewer"],
+        related=[
+            Related(
+                _("Checklist"),
+                lambda plan, user: spot_check_checklist_items_visible_to(user).filter(plan=plan),
+                ["order", "code", "text_zh", "text_en"],
+                "analytics:spot-check-checklist-items-detail",
+                new_url_name="analytics:spot-check-checklist-items-create",
+                new_label=_("Add a checklist point"),
+                new_permission="analytics.add_spotcheckchecklistitem",
+            ),
+        ],
     )
 )  # fmt: skip
 
