@@ -551,3 +551,34 @@ def test_a_reviewed_record_shows_its_answers_and_improvement_action(
     assert 'id="spot-check-finding"' in page
     assert "Major finding" in page and capa.number in page
     assert 'id="spot-check-review"' not in page
+
+
+def test_lists_take_the_same_number_of_queries_however_many_records(
+    api, client, hospital_a, engineer, engineer_b, manager
+):
+    from django.test.utils import CaptureQueriesContext
+
+    def counts():
+        with CaptureQueriesContext(connection) as samples_api:
+            assert api.as_user(manager).get("/api/v1/spot-checks/").status_code == 200
+        with CaptureQueriesContext(connection) as items_api:
+            assert api.as_user(manager).get("/api/v1/spot-check-items/").status_code == 200
+        sample = SpotCheckSample.objects.latest("pk")
+        client.force_login(manager)
+        with CaptureQueriesContext(connection) as page:
+            assert client.get(f"/analytics/spot-checks/{sample.pk}/").status_code == 200
+        return len(samples_api), len(items_api), len(page)
+
+    # Given a sample of 1 record, then one of 4
+    closed_tickets(hospital_a, 1, owner=engineer)
+    spot_check_sample_create(plan=ticket_plan(size=1), period_start=MARCH_START,
+                             period_end=MARCH_END)  # fmt: skip
+    counts()  # the first call also makes the API token and fills the caches
+    small = counts()
+    closed_tickets(hospital_a, 4, owner=engineer_b, closed_at=local(2026, 4, 10, 9))
+    closed_tickets(hospital_a, 4, owner=engineer, closed_at=local(2026, 4, 10, 9))
+    spot_check_sample_create(plan=ticket_plan(size=2, name="四月抽查"),
+                             period_start=datetime.date(2026, 4, 1),
+                             period_end=datetime.date(2026, 4, 30))  # fmt: skip
+    # Then the lists and the page take as many queries for 5 records as for 1
+    assert counts() == small

@@ -129,7 +129,7 @@ class SpotCheckSampleViewSet(InternalOnly, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> Any:
         return (
             spot_check_samples_visible_to(self.request.user)
-            .prefetch_related("items__content_type")
+            .prefetch_related("items__content_type", "items__record")
             .order_by("-period_start", "pk")
         )
 
@@ -155,6 +155,7 @@ class SpotCheckItemViewSet(InternalOnly, viewsets.ReadOnlyModelViewSet):
         return (
             spot_check_items_visible_to(self.request.user)
             .select_related("content_type")
+            .prefetch_related("record")
             .order_by("sample", "stratum_label", "rank")
         )
 
