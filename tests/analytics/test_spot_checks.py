@@ -582,3 +582,15 @@ def test_lists_take_the_same_number_of_queries_however_many_records(
                              period_end=datetime.date(2026, 4, 30))  # fmt: skip
     # Then the lists and the page take as many queries for 5 records as for 1
     assert counts() == small
+
+
+def test_the_demo_plan_is_seeded_once(manager):
+    from medservice.analytics.demo_spot_checks import seed_spot_checks
+
+    seed_spot_checks()
+    seed_spot_checks()
+    plan = SpotCheckPlan.objects.get()
+    assert (plan.name, plan.size_per_stratum, plan.default_reviewer) == ("每月结案抽查", 2, manager)
+    assert list(plan.checklist.values_list("code", flat=True)) == [
+        "diagnosis", "records", "customer"]  # fmt: skip
+    assert plan.samples.count() == 1

@@ -48,8 +48,10 @@ class AnalyticsConfig(AppConfig):
         )
 
         # --- spot checks ---
-        # Registers the monthly draw with the scheduler (a call, so each area keeps its line).
+        # Registers the monthly draw with the scheduler and the demo plan (calls, so each area
+        # keeps its own lines).
         import_module("medservice.analytics.tasks_spot_checks")
+        import_module("medservice.analytics.demo_spot_checks")
 
         # --- evaluation reports ---
         # --- charts ---
