@@ -652,6 +652,32 @@ EVALUATION_REPORTS_ROLE_PERMISSIONS: dict[str, list[str]] = {
 for _role, _patterns in EVALUATION_REPORTS_ROLE_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_patterns]
 
+# issue 11 spot checks
+# Service managers keep the plans, draw samples by hand and review; quality and the auditor
+# read every sample and finding; engineers see the reviewed findings on their own records
+# (scoping narrows them: they lack view_every_spotcheckitem).
+SPOT_CHECKS_READ = [
+    "analytics.view_spotcheckplan",
+    "analytics.view_spotcheckchecklistitem",
+    "analytics.view_spotchecksample",
+    "analytics.view_spotcheckitem",
+    "analytics.view_every_spotcheckitem",
+]
+SPOT_CHECKS_ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.SERVICE_MANAGER: [
+        *SPOT_CHECKS_READ, "analytics.add_spotcheckplan", "analytics.change_spotcheckplan",
+        "analytics.add_spotcheckchecklistitem", "analytics.change_spotcheckchecklistitem",
+        "analytics.delete_spotcheckchecklistitem", "analytics.add_spotchecksample",
+        "analytics.review_spotcheckitem",
+    ],
+    Role.QUALITY_MANAGER: SPOT_CHECKS_READ,
+    Role.QUALITY_STAFF: SPOT_CHECKS_READ,
+    Role.AUDITOR: SPOT_CHECKS_READ,
+    Role.FIELD_ENGINEER: ["analytics.view_spotchecksample", "analytics.view_spotcheckitem"],
+}  # fmt: skip
+for _role, _patterns in SPOT_CHECKS_ROLE_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_patterns]
+
 
 def permissions_matching(patterns: list[str], permissions: list[Permission]) -> list[Permission]:
     chosen = []

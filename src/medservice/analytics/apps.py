@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -20,6 +22,10 @@ class AnalyticsConfig(AppConfig):
         NavItem(_("KPI targets"), "analytics:kpi-targets-list",
                 permission="analytics.change_kpitarget", order=121),
         # --- spot checks ---
+        NavItem(_("Spot checks"), "analytics:spot-checks",
+                permission="analytics.view_spotchecksample", order=122),
+        NavItem(_("Spot-check plans"), "analytics:spot-check-plans-list",
+                permission="analytics.change_spotcheckplan", order=123),
         # --- evaluation reports ---
         NavItem(_("Evaluation reports"), "analytics:evaluation-reports-list",
                 permission="analytics.view_evaluationreport", order=122),
@@ -44,6 +50,11 @@ class AnalyticsConfig(AppConfig):
         )
 
         # --- spot checks ---
+        # Registers the monthly draw with the scheduler and the demo plan (calls, so each area
+        # keeps its own lines).
+        import_module("medservice.analytics.tasks_spot_checks")
+        import_module("medservice.analytics.demo_spot_checks")
+
         # --- evaluation reports ---
         # isort: split
         from medservice.analytics import tasks_reports  # noqa: F401  (registers the daily job)

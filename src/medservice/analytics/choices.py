@@ -24,3 +24,36 @@ class Verdict(models.TextChoices):
     MET = "met", _("Met")
     AMBER = "amber", _("Close")
     MISSED = "missed", _("Missed")
+
+
+# --- spot checks ---
+
+
+class SpotCheckRecordKind(models.TextChoices):
+    """What a spot-check plan samples."""
+
+    CLOSED_TICKETS = "closed_tickets", _("Closed service requests")
+    COMPLETED_WORK_ORDERS = "completed_work_orders", _("Completed work orders")
+
+
+class SpotCheckStratum(models.TextChoices):
+    """Per whom the sample is drawn: the same number of records for each engineer or team."""
+
+    ENGINEER = "engineer", _("Per engineer")
+    TEAM = "team", _("Per team")
+
+
+class SpotCheckSeverity(models.TextChoices):
+    """How bad a spot-check finding is; a major one opens an improvement action."""
+
+    NONE = "none", _("No finding")
+    MINOR = "minor", _("Minor finding")
+    MAJOR = "major", _("Major finding")
+
+
+class SpotCheckAnswer(models.TextChoices):
+    """The reviewer's answer to one checklist point."""
+
+    YES = "yes", _("Yes")
+    NO = "no", _("No")
+    NOT_APPLICABLE = "not_applicable", _("Not applicable")

@@ -4,10 +4,17 @@ except through their services."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from medservice.analytics.choices import Direction
+from medservice.analytics.choices import (
+    Direction,
+    SpotCheckRecordKind,
+    SpotCheckSeverity,
+    SpotCheckStratum,
+)
 from medservice.core.models import AuditedModel
 
 # --- KPIs and dashboards ---
@@ -84,6 +91,166 @@ class KpiTarget(AuditedModel):
 
 
 # --- spot checks ---
+
+
+class SpotCheckPlan(AuditedModel):
+    """A standing rule for the periodic spot check (定期抽查): every month, draw at random this
+    many closed service requests (or completed work orders) per engineer (or team) and have
+    them reviewed against the plan's checklist."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    record_kind = models.CharField(
+        _("records sampled"), max_length=30, choices=SpotCheckRecordKind.choices
+    )
+    stratum = models.CharField(_("sampled per"), max_length=20, choices=SpotCheckStratum.choices)
+    size_per_stratum = models.PositiveSmallIntegerField(
+        _("records per engineer or team"), default=2
+    )
+    active = models.BooleanField(_("active"), default=True, db_index=True)
+    # Reviews records when the team's manager cannot (no team, no manager, or the manager's
+    # own record): never the record's own engineer.
+    default_reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("default reviewer"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("spot-check plan")
+        verbose_name_plural = _("spot-check plans")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SpotCheckChecklistItem(AuditedModel):
+    """One point of a plan's review checklist (抽查要点), in Chinese and English: a question the
+    reviewer answers yes, no or not applicable for each sampled record."""
+
+    plan = models.ForeignKey(
+        SpotCheckPlan,
+        verbose_name=_("spot-check plan"),
+        on_delete=models.CASCADE,
+        related_name="checklist",
+    )
+    code = models.SlugField(_("code"), max_length=40)
+    text_zh = models.CharField(_("text (Chinese)"), max_length=300)
+    text_en = models.CharField(_("text (English)"), max_length=300)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("spot-check checklist point")
+        verbose_name_plural = _("spot-check checklist points")
+        ordering = ["plan", "order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "code"], name="spot_check_checklist_code")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan} {self.code}"
+
+    def text_in(self, language: str) -> str:
+        return self.text_en if (language or "").startswith("en") else self.text_zh
+
+
+class SpotCheckSample(AuditedModel):
+    """One period's draw of a plan (e.g. "2026-03 closed requests per engineer"): the seed that
+    makes it reproducible by anyone, the algorithm that used it, and how many records it was
+    drawn from. At most one per plan and period."""
+
+    plan = models.ForeignKey(
+        SpotCheckPlan,
+        verbose_name=_("spot-check plan"),
+        on_delete=models.PROTECT,
+        related_name="samples",
+    )
+    period_start = models.DateField(_("period starts"))
+    period_end = models.DateField(_("period ends"))
+    # secrets.token_hex(16): 128 random bits, kept so the draw can be recomputed and checked.
+    seed = models.CharField(_("seed"), max_length=64, editable=False)
+    algorithm = models.CharField(_("algorithm version"), max_length=20, editable=False)
+    population_size = models.PositiveIntegerField(_("records drawn from"), default=0)
+
+    class Meta:
+        verbose_name = _("spot-check sample")
+        verbose_name_plural = _("spot-check samples")
+        ordering = ["-period_start", "plan", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "period_start"], name="spot_check_sample_once_per_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan} {self.period_start:%Y-%m}"
+
+
+class SpotCheckItem(AuditedModel):
+    """One record drawn for review (抽查记录): a closed service request or completed work
+    order, the engineer or team it was drawn for, its rank (the hash that chose it), and the
+    reviewer's checklist answers, finding and note. A record is drawn at most once, ever."""
+
+    sample = models.ForeignKey(
+        SpotCheckSample,
+        verbose_name=_("spot-check sample"),
+        on_delete=models.CASCADE,
+        related_name="items",
+    )
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType", verbose_name=_("record type"), on_delete=models.PROTECT
+    )
+    object_id = models.PositiveBigIntegerField(_("record id"))
+    record = GenericForeignKey("content_type", "object_id")
+    stratum_id = models.PositiveBigIntegerField(_("engineer or team id"))
+    stratum_label = models.CharField(_("engineer or team"), max_length=200)
+    # The person whose work the record is (request owner, work order engineer) when drawn:
+    # they see the finding and may never review it.
+    engineer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("engineer"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="spot_check_items",
+    )
+    rank = models.CharField(_("rank"), max_length=64, editable=False)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewer"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="spot_check_reviews",
+    )
+    answers = models.JSONField(_("checklist answers"), default=dict, blank=True)
+    severity = models.CharField(
+        _("finding"), max_length=10, choices=SpotCheckSeverity.choices, blank=True
+    )
+    note = models.TextField(_("note"), blank=True)
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("spot-check item")
+        verbose_name_plural = _("spot-check items")
+        ordering = ["sample", "stratum_label", "rank"]
+        permissions = [
+            ("review_spotcheckitem", _("Can review spot-checked records")),
+            ("view_every_spotcheckitem", _("Can see every spot-check finding")),
+        ]
+        constraints = [
+            # The database itself refuses the same record in a second sample.
+            models.UniqueConstraint(
+                fields=["content_type", "object_id"], name="spot_check_record_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sample} #{self.object_id}"
+
 
 # --- evaluation reports ---
 

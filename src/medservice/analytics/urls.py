@@ -10,6 +10,17 @@ from medservice.analytics.resources import kpi_targets  # noqa: E402
 urlpatterns += [*views.urlpatterns, *resource_urlpatterns(kpi_targets)]
 
 # --- spot checks ---
+from medservice.analytics import views_spot_checks  # noqa: E402
+from medservice.analytics.resources import (  # noqa: E402
+    spot_check_checklist_items,
+    spot_check_plans,
+)
+
+urlpatterns += [
+    *views_spot_checks.urlpatterns,
+    *resource_urlpatterns(spot_check_plans),
+    *resource_urlpatterns(spot_check_checklist_items),
+]
 
 # --- evaluation reports ---
 from medservice.analytics import views_reports  # noqa: E402

@@ -10,6 +10,19 @@ def register(router: DefaultRouter) -> None:
     # --- KPIs and dashboards ---
     router.register("kpi-targets", resource_viewset(kpi_targets), basename="kpi-target")
     # --- spot checks ---
+    from medservice.analytics.api.spot_checks import SpotCheckItemViewSet, SpotCheckSampleViewSet
+    from medservice.analytics.resources import spot_check_checklist_items, spot_check_plans
+
+    router.register("spot-checks", SpotCheckSampleViewSet, basename="spot-check")
+    router.register("spot-check-items", SpotCheckItemViewSet, basename="spot-check-item")
+    router.register(
+        "spot-check-plans", resource_viewset(spot_check_plans), basename="spot-check-plan"
+    )
+    router.register(
+        "spot-check-checklist-items",
+        resource_viewset(spot_check_checklist_items),
+        basename="spot-check-checklist-item",
+    )
     # --- evaluation reports ---
     from medservice.analytics.api.reports import evaluation_report_viewset
     from medservice.analytics.resources import evaluation_reports
