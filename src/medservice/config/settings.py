@@ -377,6 +377,10 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # One schema name per choice set: several records have a "kind" or a "status".
     "ENUM_NAME_OVERRIDES": {
+        # issue 11 analytics
+        "EvaluationReportKindEnum": "medservice.analytics.models.ReportKind",
+        "SpotCheckSeverityEnum": "medservice.analytics.choices.SpotCheckSeverity",
+        "AccidentSeverityEnum": "medservice.quality.choices.AccidentSeverity",
         # issue 10 maintenance
         "PmIntervalSourceEnum": "medservice.maintenance.choices.PmIntervalSource",
         "PmVisitStatusEnum": "medservice.maintenance.choices.PmVisitStatus",
