@@ -115,6 +115,11 @@ def resolved(organization, actor, received, resolved_at, *, wait=None) -> Ticket
 
 
 @pytest.fixture
+def quality_staff(company):
+    return user_with_role(Role.QUALITY_STAFF, company, username="qa")
+
+
+@pytest.fixture
 def team():
     return Team.objects.create(name="华东维修组")
 
@@ -299,7 +304,7 @@ def test_resolution_time_by_organisation(resolutions, make_filter, hospital_b, c
 
 
 @pytest.fixture
-def promises(manager, hospital_a, hospital_b, company):
+def promises(manager, hospital_a, hospital_b, quality_staff):
     made = {}
     # s1 at A: first response and plan kept; resolved 7 March, 2 days after its 5 March due
     made["s1"] = resolved(hospital_a, manager, local(2026, 3, 2, 9), local(2026, 3, 7, 9))
@@ -318,7 +323,7 @@ def promises(manager, hospital_a, hospital_b, company):
     made["s4"] = acknowledge(registered(hospital_a, local(2026, 3, 31, 20)), manager,
                              local(2026, 4, 1, 1))  # fmt: skip
     # Quality contacts: q1 kept, q2 contacted a day late, q3 not yet due nor contacted
-    staff = user_with_role(Role.QUALITY_STAFF, company, username="qa")
+    staff = quality_staff
     for name, aware, contacted in (
         ("q1", local(2026, 3, 3, 9), local(2026, 3, 3, 15)),
         ("q2", local(2026, 3, 20, 9), local(2026, 3, 22, 9)),
@@ -429,7 +434,7 @@ def test_requests_open_14_days_or_more_are_counted_at_as_of(
 
 
 @pytest.fixture
-def complaints(manager, company, hospital_a, hospital_b):
+def complaints(manager, quality_staff, hospital_a, hospital_b):
     monitor, strips = DeviceModelFactory(), DeviceModelFactory(name="血糖试纸")
     # Units in use on 31 March: the monitor 3 of batch B1 at A and 1 of B2 at B; not the one in
     # stock nor the one installed in April; 10 strips of N1 delivered to A without devices
@@ -454,7 +459,7 @@ def complaints(manager, company, hospital_a, hospital_b):
     made["c2"] = c2
     c3 = registered(hospital_a, local(2026, 3, 4, 9), kind="quality_complaint", channel="email",
                     device_model=strips)  # fmt: skip
-    staff = user_with_role(Role.QUALITY_STAFF, company, username="qa")
+    staff = quality_staff
     with freeze_time(local(2026, 3, 4, 10)):
         case = case_create(actor=staff, data={
             "description": "试纸读数偏高", "device_model": strips, "batch_number": "N1",
@@ -525,8 +530,8 @@ def test_complaint_and_quality_kpis_are_internal_only(
 
 
 @pytest.fixture
-def decisions(company, hospital_a, hospital_b):
-    staff = user_with_role(Role.QUALITY_STAFF, company, username="qa")
+def decisions(company, quality_staff, hospital_a, hospital_b):
+    staff = quality_staff
     quality_manager = user_with_role(Role.QUALITY_MANAGER, company, username="qm",
                                      first_name="质量", last_name="负责人")  # fmt: skip
     made = {"staff": staff}
@@ -575,3 +580,55 @@ def test_awareness_to_decision_filters_by_organisation_and_owner(
     QualityCase.objects.filter(pk=d["a1"].pk).update(owner=manager)
     owned = compute("awareness_to_decision", make_filter(engineer_id=manager.pk))
     assert (pks(owned), owned.value) == ({d["a1"].pk}, hours("48"))
+
+
+# --- through the API and the pages ------------------------------------------------------------
+
+MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
+
+
+def test_the_api_gives_the_compliance_figure_its_rows_and_its_clocks(api, promises, manager):
+    client = api.as_user(manager)
+    body = client.get("/api/v1/kpis/sla_compliance/", MARCH).json()
+    assert (body["value"], body["numerator"], body["denominator"]) == ("60.0", "3", "5")
+    assert [row["key"] for row in body["breakdown"]] == [
+        "first_response", "plan", "resolution", "onsite", "quality_contact"]  # fmt: skip
+    records = client.get("/api/v1/kpis/sla_compliance/records/", MARCH).json()
+    assert records["count"] == 5
+    assert sorted(row["measure"] for row in records["results"]) == [False, False, True, True, True]
+    assert {row["columns"]["Request"] for row in records["results"]} == {
+        promises["s1"].number, promises["s2"].number}  # fmt: skip
+    contact = client.get(
+        "/api/v1/kpis/sla_compliance/records/", {**MARCH, "target": "quality_contact"}
+    ).json()
+    assert {row["columns"]["Request"] for row in contact["results"]} == {
+        promises["q1"].number, promises["q2"].number}  # fmt: skip
+    refused = client.get("/api/v1/kpis/sla_compliance/", {**MARCH, "target": "lunch"})
+    assert refused.status_code == 400
+    assert list(refused.json()["error"]["fields"]) == ["target"]
+
+
+def test_a_distributor_lists_the_service_kpis_but_not_the_quality_ones(
+    api, first_responses, distributor, distributor_engineer, hospital_b
+):
+    hospital_b.served_by.add(distributor)
+    listing = api.as_user(distributor_engineer).get("/api/v1/kpis/", MARCH).json()
+    figures = {row["code"]: row for row in listing["results"]}
+    assert figures["first_response_time"]["value"] == "30.00"
+    assert figures["first_response_time"]["denominator"] == "1"
+    for code in ("complaints_per_100_units", "complaints_per_batch", "awareness_to_decision"):
+        assert code not in figures
+    assert api.as_user(distributor_engineer).get(
+        "/api/v1/kpis/awareness_to_decision/", MARCH).status_code == 404  # fmt: skip
+
+
+def test_the_pages_show_every_figure_and_each_drill_down(client, manager, promises, decisions):
+    client.force_login(manager)
+    assert client.get("/analytics/kpis/", MARCH).status_code == 200
+    for code in ("first_response_time", "plan_time", "resolution_time", "sla_compliance",
+                 "tickets_open_over_14d", "complaints_per_100_units", "complaints_per_batch",
+                 "awareness_to_decision"):  # fmt: skip
+        response = client.get(f"/analytics/kpis/{code}/", MARCH)
+        assert response.status_code == 200, code
+    page = client.get("/analytics/kpis/resolution_time/", MARCH).content.decode()
+    assert promises["s1"].number in page
