@@ -181,7 +181,7 @@ def test_first_response_time_is_the_p90_of_receipt_to_acknowledgement(first_resp
     columns = {str(column.label): column for column in KPIS["first_response_time"].columns}
     late = result.records.get(pk=t["t5"].pk)
     assert str(columns["Clock"].read(late)) == "Met late"
-    assert columns["Met"].read(late) == "2026-03-11 14:00"
+    assert columns["Met at"].read(late) == "2026-03-11 14:00"
 
 
 def test_first_response_time_follows_scope_and_every_filter(

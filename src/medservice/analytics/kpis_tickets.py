@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from medservice.analytics.choices import Direction, Unit
 from medservice.analytics.kpis import (
@@ -94,13 +95,13 @@ def net_hours(
 
 def _clock_state(record: Any) -> Any:
     if record.clock_met_at is None:
-        return _("Running")
-    return _("Met late") if record.clock_breached_at else _("Met")
+        return pgettext_lazy("promise", "Running")
+    return _("Met late") if record.clock_breached_at else pgettext_lazy("promise", "Met")
 
 
 MET_CLOCK_COLUMNS = (
     Column(_("Received"), lambda record: _local(record.received_at)),
-    Column(_("Met"), lambda record: _local(record.clock_met_at)),
+    Column(_("Met at"), lambda record: _local(record.clock_met_at)),
     Column(_("Clock"), _clock_state),
     Column(_("Organisation"), lambda record: record.organization),
     Column(_("Owner"), lambda record: record.owner),
