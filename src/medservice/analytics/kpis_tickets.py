@@ -263,8 +263,7 @@ def _compliance_due(record: Any) -> str:
 
 def _compliance_outcome_at(record: Any) -> str:
     if isinstance(record, QualityCase):
-        kept = record.contacted_at and record.contacted_at <= record.contact_due_at
-        return _local(record.contacted_at if kept else record.contact_due_at)
+        return _local(record.contacted_at if _contact_kept(record) else record.contact_due_at)
     return _local(record.met_at if record.breached_at is None else record.breached_at)
 
 
