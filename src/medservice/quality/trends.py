@@ -33,7 +33,7 @@ from __future__ import annotations
 import datetime
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,45 +171,66 @@ def _cumulative(starts: Series, months: list[datetime.date]) -> Series:
     return result
 
 
-def _unit_starts() -> tuple[Series, Series]:
-    """Units that came into use, per model and per (model, batch), by start month: devices in
-    the installed base (from installation, else delivery, else recording), and delivered
-    quantities beyond the devices recorded for their delivery line."""
+def unit_starts(
+    *, organization_ids: Iterable[int] | None = None
+) -> Iterator[tuple[int, str, datetime.date, float]]:
+    """Units that came into use, as (model id, batch, start day, units): devices in the
+    installed base that are not in stock (started at installation, else delivery, else
+    recording), and delivered quantities beyond the devices recorded for their delivery line.
+    `organization_ids` limits both to the units at those organisations (None: all). The trend
+    rule and the analytics app's complaint rates count units in use with this one rule."""
     from medservice.installed_base.choices import DeviceStatus
     from medservice.installed_base.models import DeliveryLine, Device
 
+    devices = Device.objects.exclude(status=DeviceStatus.IN_STOCK)
+    lines = DeliveryLine.objects.all()
+    if organization_ids is not None:
+        ids = list(organization_ids)
+        devices = devices.filter(organization__in=ids)
+        lines = lines.filter(delivery__organization__in=ids)
+    rows = devices.values_list(
+        "device_model_id",
+        "batch_number",
+        "installed_on",
+        "delivery_line__delivery__delivered_on",
+        "created_at",
+    ).order_by()
+    for model_id, batch, installed_on, delivered_on, created_at in rows.iterator(2000):
+        yield model_id, batch, installed_on or delivered_on or timezone.localdate(created_at), 1
+    # The devices recorded against a line count wherever they are now, so the line's surplus
+    # is its quantity less all its devices.
+    surplus = lines.annotate(recorded=Count("devices")).values_list(
+        "device_model_id", "batch_number", "delivery__delivered_on", "quantity", "recorded"
+    )
+    for model_id, batch, delivered_on, quantity, recorded in surplus.order_by().iterator(2000):
+        if quantity > recorded:
+            yield model_id, batch, delivered_on, quantity - recorded
+
+
+def units_in_use(
+    on: datetime.date, *, organization_ids: Iterable[int] | None = None
+) -> tuple[dict[int, float], dict[tuple[int, str], float]]:
+    """Units in use at the end of the local day `on`, per model and per (model, batch), by
+    the rule of `unit_starts`."""
+    by_model: dict[int, float] = defaultdict(float)
+    by_batch: dict[tuple[int, str], float] = defaultdict(float)
+    for model_id, batch, day, units in unit_starts(organization_ids=organization_ids):
+        if day <= on:
+            by_model[model_id] += units
+            if batch:
+                by_batch[(model_id, batch)] += units
+    return dict(by_model), dict(by_batch)
+
+
+def _unit_starts() -> tuple[Series, Series]:
+    """Units that came into use, per model and per (model, batch), by start month."""
     by_model: Series = defaultdict(lambda: defaultdict(float))
     by_batch: Series = defaultdict(lambda: defaultdict(float))
-
-    def add(model_id: int, batch: str, day: datetime.date, units: float) -> None:
+    for model_id, batch, day, units in unit_starts():
         month = month_start(day)
         by_model[model_id][month] += units
         if batch:
             by_batch[(model_id, batch)][month] += units
-
-    devices = (
-        Device.objects.exclude(status=DeviceStatus.IN_STOCK)
-        .values_list(
-            "device_model_id",
-            "batch_number",
-            "installed_on",
-            "delivery_line__delivery__delivered_on",
-            "created_at",
-        )
-        .order_by()
-    )
-    for model_id, batch, installed_on, delivered_on, created_at in devices.iterator(2000):
-        add(model_id, batch, installed_on or delivered_on or timezone.localdate(created_at), 1)
-    lines = (
-        DeliveryLine.objects.annotate(recorded=Count("devices"))
-        .values_list(
-            "device_model_id", "batch_number", "delivery__delivered_on", "quantity", "recorded"
-        )
-        .order_by()
-    )
-    for model_id, batch, delivered_on, quantity, recorded in lines.iterator(2000):
-        if quantity > recorded:
-            add(model_id, batch, delivered_on, quantity - recorded)
     return by_model, by_batch
 
 
