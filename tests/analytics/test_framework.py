@@ -188,3 +188,15 @@ def test_the_kpi_page_shows_the_figure_and_links_the_records(
     page = client.get("/analytics/kpis/urgent_share/", {"from": "2026-03-01", "to": "2026-03-31"})
     assert page.status_code == 200
     assert MARCH_START < MARCH_END
+
+
+def test_a_kpi_refusing_a_parameter_answers_400_on_the_page_too(client, manager):
+    # Given the SLA compliance KPI, which knows the promises it can be split by
+    client.force_login(manager)
+    # When the page is asked for a promise that does not exist
+    response = client.get("/analytics/kpis/", {"target": "lunch"})
+    records = client.get("/analytics/kpis/sla_compliance/", {"target": "lunch"})
+    # Then both pages answer 400 and name the parameter instead of failing
+    assert response.status_code == 400
+    assert records.status_code == 400
+    assert "target:" in records.content.decode()

@@ -180,6 +180,9 @@ class KpiDefinition:
     select_related: tuple[str, ...] = ()
     # Extra query parameters this KPI understands (sla_compliance: target, priority).
     extra_filters: tuple[str, ...] = ()
+    # A narrower rule on who may see it than scope and `internal_only` (survey figures need
+    # feedback.view_survey_results): None for everyone with analytics.view_kpis.
+    allowed: Callable[[Any], bool] | None = None
 
     @property
     def group_label(self) -> Any:
@@ -192,7 +195,9 @@ class KpiDefinition:
         scope = user_scope(user)
         if scope == "none" or not user.has_perm("analytics.view_kpis"):
             return False
-        return scope == "internal" or not self.internal_only
+        if scope != "internal" and self.internal_only:
+            return False
+        return self.allowed is None or bool(self.allowed(user))
 
 
 KPIS: dict[str, KpiDefinition] = {}
@@ -223,6 +228,7 @@ def kpi(
     columns: Iterable[Column] = (),
     select_related: Iterable[str] = (),
     extra_filters: Iterable[str] = (),
+    allowed: Callable[[Any], bool] | None = None,
 ) -> Callable[[Callable[[KpiFilter], KpiResult]], Callable[[KpiFilter], KpiResult]]:
     """Register a KPI function under `code` (the names of docs/kpis.md)."""
 
@@ -232,6 +238,7 @@ def kpi(
             group=group, order=order, internal_only=internal_only, filters=tuple(filters),
             statistic=statistic, measure_label=measure_label, columns=tuple(columns),
             select_related=tuple(select_related), extra_filters=tuple(extra_filters),
+            allowed=allowed,
         )  # fmt: skip
         return function
 

@@ -15,15 +15,13 @@ Who may see them, beyond `analytics.view_kpis` (docs/kpis.md, each KPI's "Scope"
   that only internal roles whose permissions allow may read, `recalls_visible_to`).
 - `return_rate`: everyone the scope allows (`returns_visible_to`, `delivery_lines_visible_to`).
 The registry's `available_to` knows only `internal_only`; the narrower rules are a predicate on
-a `KpiDefinition` subclass (`GuardedKpiDefinition`), and each function also checks it, so a
+the definition's `allowed`, and each function also checks it, so a
 forgotten check elsewhere still yields no figure.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
-from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
@@ -34,11 +32,8 @@ from django.utils.translation import gettext_lazy as _
 
 from medservice.analytics.choices import Direction, Unit
 from medservice.analytics.kpis import (
-    GROUPS,
-    KPIS,
     BreakdownRow,
     Column,
-    KpiDefinition,
     KpiFilter,
     KpiResult,
     by_pk,
@@ -50,9 +45,6 @@ from medservice.analytics.kpis import (
     scoped,
 )
 from medservice.customers.selectors import user_scope
-
-GROUPS.setdefault("returns", _("Returns and recalls"))
-GROUPS.setdefault("voice", _("Customers' voice"))
 
 RETURN_FILTERS = ("region", "organization", "device_model")
 # The standard survey question whose 1–5 answer is the case's overall result (and the
@@ -76,30 +68,6 @@ def _today(kpi_filter: KpiFilter) -> datetime.date:
 
 
 # --- who may see a KPI --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GuardedKpiDefinition(KpiDefinition):
-    """A KPI that, besides the registry's rules, is shown only to users `allowed` accepts."""
-
-    allowed: Callable[[Any], bool] | None = None
-
-    def available_to(self, user: Any) -> bool:
-        if not super().available_to(user):
-            return False
-        return self.allowed is None or bool(self.allowed(user))
-
-
-def _guarded(code: str, allowed: Callable[[Any], bool]) -> Callable[[Any], Any]:
-    """After `@kpi(code, ...)`: replace the registered definition by a guarded copy."""
-
-    def guard(function: Any) -> Any:
-        definition = KPIS[code]
-        values = {item.name: getattr(definition, item.name) for item in fields(KpiDefinition)}
-        KPIS[code] = GuardedKpiDefinition(**values, allowed=allowed)
-        return function
-
-    return guard
 
 
 def survey_results_allowed(user: Any) -> bool:
@@ -232,9 +200,9 @@ def _recall_done_at(entry: Any) -> str | None:
     return _local(entry.disposition_at if hasattr(entry, "disposition") else entry.acknowledged_at)
 
 
-@_guarded("recall_completion", recalls_allowed)
 @kpi(
-    "recall_completion", name=_("Recall completion"), unit=Unit.PERCENT, group="returns",
+    "recall_completion", allowed=recalls_allowed,
+    name=_("Recall completion"), unit=Unit.PERCENT, group="returns",
     order=71, internal_only=True, filters=RETURN_FILTERS,
     statistic=_("share of affected devices dealt with"), measure_label=_("Done"),
     columns=(
@@ -439,9 +407,9 @@ def _result_score(survey_field: str = "pk") -> Subquery:
     )
 
 
-@_guarded("csat", survey_results_allowed)
 @kpi(
-    "csat", name=_("Customer satisfaction"), unit=Unit.PERCENT, group="voice", order=60,
+    "csat", allowed=survey_results_allowed,
+    name=_("Customer satisfaction"), unit=Unit.PERCENT, group="voice", order=60,
     statistic=_("share of surveyed cases scoring 4–5"), measure_label=_("Satisfied"),
     columns=(
         Column(_("Case"), _survey_case),
@@ -565,9 +533,9 @@ def _recommendation_group(answer: Any) -> Any:
     return gettext("Passive")
 
 
-@_guarded("nps", survey_results_allowed)
 @kpi(
-    "nps", name=_("Net promoter score"), unit=Unit.POINTS, group="voice", order=61,
+    "nps", allowed=survey_results_allowed,
+    name=_("Net promoter score"), unit=Unit.POINTS, group="voice", order=61,
     statistic=_("% promoters − % detractors"), measure_label=_("Recommendation (0–10)"),
     columns=(
         Column(_("Case"), lambda answer: _survey_case(answer.survey)),
@@ -649,9 +617,9 @@ def _completed_by_due(follow_up: Any, moment: datetime.datetime) -> bool:
     )
 
 
-@_guarded("follow_up_completion", follow_ups_allowed)
 @kpi(
-    "follow_up_completion", name=_("Follow-up completion"), unit=Unit.PERCENT, group="voice",
+    "follow_up_completion", allowed=follow_ups_allowed,
+    name=_("Follow-up completion"), unit=Unit.PERCENT, group="voice",
     order=62, statistic=_("share of follow-ups due made by their due date"),
     measure_label=_("Made by the due date"),
     columns=(

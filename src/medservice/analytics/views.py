@@ -13,8 +13,18 @@ from django.urls import path
 
 from medservice.analytics.forms import KpiFilterForm
 from medservice.analytics.kpis import KPIS, kpi_compute, kpis_for
+from medservice.core.errors import InvalidInputError
 
 # --- KPIs and dashboards ---
+
+
+def _refused(form: KpiFilterForm, error: InvalidInputError) -> None:
+    """Show a KPI's own refusal of a query parameter (an unknown `target`) on the form."""
+    for name, messages in (error.fields or {}).items():
+        for message in messages:
+            form.add_error(None, f"{name}: {message}")
+    if not error.fields:
+        form.add_error(None, error.message)
 
 
 def _form(request: HttpRequest) -> KpiFilterForm:
@@ -34,8 +44,12 @@ def kpi_table(request: HttpRequest) -> HttpResponse:
         form = KpiFilterForm({}, user=request.user)
         form.is_valid()
     kpi_filter = form.kpi_filter()
-    rows = [{"result": kpi_compute(item.code, kpi_filter), "definition": item}
-            for item in definitions]  # fmt: skip
+    try:
+        rows = [{"result": kpi_compute(item.code, kpi_filter), "definition": item}
+                for item in definitions]  # fmt: skip
+    except InvalidInputError as error:
+        _refused(form, error)
+        return render(request, "analytics/kpis.html", {"form": form, "rows": []}, status=400)
     query = request.GET.urlencode()
     return render(
         request, "analytics/kpis.html",
@@ -60,7 +74,14 @@ def kpi_records(request: HttpRequest, code: str) -> HttpResponse:
             request, "analytics/kpi_records.html",
             {"form": form, "definition": definition, "page": None}, status=400,
         )  # fmt: skip
-    result = kpi_compute(code, form.kpi_filter())
+    try:
+        result = kpi_compute(code, form.kpi_filter())
+    except InvalidInputError as error:
+        _refused(form, error)
+        return render(
+            request, "analytics/kpi_records.html",
+            {"form": form, "definition": definition, "page": None}, status=400,
+        )  # fmt: skip
     records = result.records
     if not records.query.order_by:
         records = records.order_by("pk")
