@@ -22,6 +22,7 @@ class AnalyticsConfig(AppConfig):
         # --- spot checks ---
         # --- evaluation reports ---
         # --- charts ---
+        NavItem(_("Charts"), "analytics:charts", permission="analytics.view_kpis", order=122),
     )  # fmt: skip
 
     def ready(self) -> None:
@@ -44,3 +45,6 @@ class AnalyticsConfig(AppConfig):
         # --- spot checks ---
         # --- evaluation reports ---
         # --- charts ---
+        # --- dashboards ---
+        # isort: split
+        from medservice.analytics import views_dashboards  # noqa: F401  (home panels)

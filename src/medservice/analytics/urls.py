@@ -14,3 +14,11 @@ urlpatterns += [*views.urlpatterns, *resource_urlpatterns(kpi_targets)]
 # --- evaluation reports ---
 
 # --- charts ---
+from medservice.analytics import views_charts  # noqa: E402
+
+urlpatterns += views_charts.urlpatterns
+
+# --- dashboards ---
+from medservice.analytics import views_dashboards  # noqa: E402
+
+urlpatterns += views_dashboards.urlpatterns
