@@ -32,7 +32,8 @@ def target_for(code: str, kpi_filter: Any) -> KpiTarget | None:
         Q(organization__isnull=True) | Q(organization_id=kpi_filter.organization_id or 0),
         Q(device_model__isnull=True) | Q(device_model_id=kpi_filter.device_model_id or 0),
         Q(team__isnull=True) | Q(team_id=kpi_filter.team_id or 0),
-        Q(region="") | Q(region=kpi_filter.region or "\x00"),
+        # (No "impossible value" for an empty region: PostgreSQL refuses a NUL in text.)
+        Q(region="") | (Q(region=kpi_filter.region) if kpi_filter.region else Q(region="")),
     )
     rows = list(candidates)
     if not rows:
