@@ -30,6 +30,7 @@ class AnalyticsConfig(AppConfig):
         NavItem(_("Evaluation reports"), "analytics:evaluation-reports-list",
                 permission="analytics.view_evaluationreport", order=122),
         # --- charts ---
+        NavItem(_("Charts"), "analytics:charts", permission="analytics.view_kpis", order=122),
     )  # fmt: skip
 
     def ready(self) -> None:
@@ -60,3 +61,6 @@ class AnalyticsConfig(AppConfig):
         from medservice.analytics import tasks_reports  # noqa: F401  (registers the daily job)
 
         # --- charts ---
+        # --- dashboards ---
+        # isort: split
+        from medservice.analytics import views_dashboards  # noqa: F401  (home panels)

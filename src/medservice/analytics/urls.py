@@ -28,3 +28,11 @@ from medservice.analytics import views_reports  # noqa: E402
 urlpatterns += views_reports.urlpatterns
 
 # --- charts ---
+from medservice.analytics import views_charts  # noqa: E402
+
+urlpatterns += views_charts.urlpatterns
+
+# --- dashboards ---
+from medservice.analytics import views_dashboards  # noqa: E402
+
+urlpatterns += views_dashboards.urlpatterns

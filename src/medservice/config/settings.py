@@ -271,6 +271,12 @@ def _bootstrap_dir() -> Path:
 
 
 STATICFILES_DIRS = [("bootstrap", _bootstrap_dir())]
+# Single files from Python packages (decision 0013): Plotly's bundle, as plotly/plotly.min.js.
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "medservice.core.staticfinders.PackageFileFinder",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

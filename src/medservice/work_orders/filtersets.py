@@ -18,6 +18,8 @@ class WorkOrderFilter(ScopedFilterSet):
     device = django_filters.NumberFilter(field_name="device_id", label=_("device (id)"))
     ticket = django_filters.NumberFilter(field_name="ticket_id", label=_("service request (id)"))
     engineer = django_filters.NumberFilter(field_name="engineer_id", label=_("engineer (id)"))
+    # By id: the Pareto chart of fault codes links each bar to its work orders.
+    fault_code = django_filters.NumberFilter(field_name="fault_code_id", label=_("fault code (id)"))
     appointment = django_filters.DateFromToRangeFilter(
         field_name="appointment_start", label=_("appointment between")
     )
