@@ -21,6 +21,7 @@ from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from medservice.analytics.kpis import KPIS, KpiFilter, kpi_compute, percent, scoped
 
@@ -95,7 +96,7 @@ def kpi_trend(code: str, kpi_filter: KpiFilter, *, months: int = MONTHS) -> dict
     ]  # fmt: skip
     if any(target is not None for target in targets):
         data.append(
-            {"type": "scatter", "mode": "lines", "name": _("Target"), "x": labels, "y": targets,
+            {"type": "scatter", "mode": "lines", "name": pgettext("kpi", "Target"), "x": labels, "y": targets,
              "line": {"color": SECONDARY, "dash": "dash"}, "hoverinfo": "skip"}
         )  # fmt: skip
     return {

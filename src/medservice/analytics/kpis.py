@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from django.db.models import Model, Q, QuerySet
@@ -392,6 +393,36 @@ def scoped(
 
 
 def by_pk(records: QuerySet, measure: Callable[[Model], Any]) -> dict[int, Any]:
-    """Evaluate `measure` for every record of the population (one query plus what `measure`
-    reads; select what it needs on `records`)."""
+    """Evaluate `measure` for every record of the population.
+
+    A month holds tens of thousands of records, and building each as a model instance (with
+    its dozen timestamps parsed and its encrypted personal fields decrypted) costs ten times
+    the query. So the rows are read as light rows, as narrow as the measure allows: first the
+    queryset's annotations only, then every plain column (foreign keys as `<name>_id`, no
+    encrypted fields), and only if the measure reads more (a related record) full instances —
+    select what it reads on `records`."""
+    for narrow in (True, False):
+        try:
+            return {row.pk: measure(row) for row in light_rows(records, narrow=narrow)}
+        except AttributeError:
+            continue
     return {record.pk: measure(record) for record in records}
+
+
+def light_rows(records: QuerySet, *, narrow: bool) -> list[SimpleNamespace]:
+    from medservice.core.crypto import EncryptedTextField
+
+    model = records.model
+    key = model._meta.pk.attname
+    if narrow:
+        names = [key, *records.query.annotations]
+    else:
+        names = [
+            field.attname for field in model._meta.concrete_fields
+            if not isinstance(field, EncryptedTextField)
+        ] + list(records.query.annotations)  # fmt: skip
+    rows = []
+    for values in records.values(*names):
+        values["pk"] = values[key]
+        rows.append(SimpleNamespace(**values))
+    return rows

@@ -725,7 +725,7 @@ def _hourly_cost() -> Decimal:
 @kpi(
     "service_cost_ratio", name=_("Service cost ratio"), unit=Unit.PERCENT,
     direction=Direction.AT_MOST, group="parts", order=51, internal_only=True,
-    filters=UNIT_FILTERS, statistic=_("% of delivered value a year"),
+    filters=UNIT_FILTERS, statistic=_("per cent of delivered value a year"),
     measure_label=_("Cost (¥)"),
     columns=(
         Column(_("Device"), lambda device: device),
