@@ -481,6 +481,8 @@ class TicketClock(models.Model):
             )
         ]
         indexes = [
+            # The KPIs find the promises met in a period (analytics, docs/kpis.md).
+            models.Index(fields=["target", "met_at"], name="clock_target_met"),
             # The sweep reads only running clocks whose warning or due time has come: its cost
             # grows with the tickets due, not with all tickets.
             models.Index(
