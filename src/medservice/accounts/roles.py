@@ -637,16 +637,18 @@ for _role, _patterns in ANALYTICS_ROLE_PERMISSIONS.items():
 
 # issue 11 evaluation reports
 # The service and quality managers read and (re)generate the periodic evaluation reports and
-# open improvement actions from them (CAPAs of kind improvement: the service manager needs to
-# open CAPAs for that; quality staff still run them); the auditor reads them.
+# open improvement actions from them (CAPAs of kind improvement, opened under the analytics
+# permission: a service manager still may not open other CAPAs; quality staff run them); the
+# auditor reads them.
 EVALUATION_REPORTS_READ = [
     "analytics.view_evaluationreport",
     "analytics.view_reportimprovementaction",
 ]
 EVALUATION_REPORTS_ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.SERVICE_MANAGER: [*EVALUATION_REPORTS_READ, "analytics.generate_evaluationreport",
-                           "quality.add_capa"],
-    Role.QUALITY_MANAGER: [*EVALUATION_REPORTS_READ, "analytics.generate_evaluationreport"],
+                           "analytics.add_reportimprovementaction"],
+    Role.QUALITY_MANAGER: [*EVALUATION_REPORTS_READ, "analytics.generate_evaluationreport",
+                           "analytics.add_reportimprovementaction"],
     Role.AUDITOR: EVALUATION_REPORTS_READ,
 }  # fmt: skip
 for _role, _patterns in EVALUATION_REPORTS_ROLE_PERMISSIONS.items():

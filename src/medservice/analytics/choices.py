@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Direction(models.TextChoices):
@@ -22,7 +23,7 @@ class Verdict(models.TextChoices):
     """A figure against its target: met, within the amber band, or missed."""
 
     MET = "met", _("Met")
-    AMBER = "amber", _("Close")
+    AMBER = "amber", pgettext_lazy("kpi", "Close")
     MISSED = "missed", _("Missed")
 
 

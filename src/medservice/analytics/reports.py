@@ -528,6 +528,7 @@ def improvement_action_open(
         capa = capa_open(
             actor=actor, kind="improvement", problem=problem, source=report,
             source_label=improvement_label(report, figure), owner=owner, due_on=due_on,
+            permission="analytics.add_reportimprovementaction",
         )  # fmt: skip
         with audit_context(actor=actor):
             ReportImprovementAction(report=report, capa=capa, kpi=kpi_code or "").save()

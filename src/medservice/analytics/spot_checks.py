@@ -341,11 +341,11 @@ def _improvement_open(item: SpotCheckItem, actor: Any) -> Any:
 
     record = item.record
     label = _("Spot check %(sample)s: %(record)s") % {"sample": item.sample, "record": record}
-    # The rule opens it, whoever reviewed: a reviewer without the right to open CAPAs still
-    # gets one opened (by the system, inside the reviewer's audited transaction).
-    opener = actor if actor.has_perm("quality.add_capa") else None
+    # The rule opens it, whoever reviewed: the reviewer's right to review is the right to
+    # raise it (not the right to open any CAPA).
     return capa_open(
-        actor=opener,
+        actor=actor,
+        permission="analytics.review_spotcheckitem",
         kind="improvement",
         problem=_("Major spot-check finding on %(record)s (%(stratum)s): %(note)s")
         % {"record": record, "stratum": item.stratum_label, "note": item.note},

@@ -95,7 +95,7 @@ def _detail(
     request: HttpRequest, report: EvaluationReport, form: ImprovementActionForm | None,
     status: int = 200,
 ) -> HttpResponse:  # fmt: skip
-    may_open = request.user.has_perm("quality.add_capa")
+    may_open = request.user.has_perm("analytics.add_reportimprovementaction")
     if may_open and form is None:
         form = ImprovementActionForm(report=report)
     revisions = EvaluationReport.objects.filter(

@@ -29,7 +29,10 @@ from medservice.customers.selectors import user_scope
 
 
 def _internal(request: HttpRequest) -> None:
+    """Spot checks are internal records, for the roles that take part in them."""
     if user_scope(request.user) != "internal":
+        raise Http404
+    if not request.user.has_perm("analytics.view_spotchecksample"):
         raise Http404
 
 

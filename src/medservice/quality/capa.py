@@ -185,11 +185,16 @@ def capa_open(
     source_label: str = "",
     owner: Any = None,
     due_on: datetime.date | None = None,
+    permission: str = "quality.add_capa",
 ) -> Any:
     """Open a CAPA of `kind` ("corrective", "preventive", "improvement") about `problem`, raised
     by `source` (any record: a quality case, a trend signal, a spot-check finding...) and
-    described by `source_label` (its number). Returns the Capa."""
-    _require(actor, "quality.add_capa", _("You may not open CAPAs."))
+    described by `source_label` (its number). Returns the Capa.
+
+    `permission` is what the actor must hold: a later app that raises improvement actions by
+    its own rule (an evaluation report's KPI, a major spot-check finding) names its own, so
+    its users open those without the right to open any CAPA."""
+    _require(actor, permission, _("You may not open CAPAs."))
     problems = Problems()
     if kind not in CapaKind.values:
         problems.add("kind", _("Choose corrective, preventive or improvement."))
