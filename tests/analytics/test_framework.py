@@ -200,3 +200,17 @@ def test_a_kpi_refusing_a_parameter_answers_400_on_the_page_too(client, manager)
     assert response.status_code == 400
     assert records.status_code == 400
     assert "target:" in records.content.decode()
+
+
+def test_far_dates_and_nul_characters_are_refused_by_name(api, manager):
+    client = api.as_user(manager)
+    # Given dates no record can have, and a parameter PostgreSQL could not compare
+    far = client.get("/api/v1/kpis/", {"from": "9999-12-30", "to": "9999-12-31"})
+    early = client.get("/api/v1/kpis/", {"from": "0001-01-01", "to": "0001-01-31"})
+    nul = client.get("/api/v1/kpis/", {"batch": "A\x00B"})
+    # Then each answers 400 naming the problem instead of failing
+    assert far.status_code == 400
+    assert far.json()["error"]["fields"] == {"to": ["Choose dates between 2000 and 2099."]}
+    assert early.json()["error"]["fields"] == {"from": ["Choose dates between 2000 and 2099."]}
+    assert nul.status_code == 400
+    assert "batch" in str(nul.json()["error"]["fields"])

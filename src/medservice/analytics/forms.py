@@ -18,6 +18,10 @@ from medservice.customers.selectors import organizations_visible_to, user_scope
 
 # A filter over more than this is refused: the figures read whole periods of records.
 LONGEST_PERIOD_DAYS = 3 * 366
+# Periods are compared with a previous one and bounded by local midnights: far dates would
+# overflow, and no service record is that old or that far ahead.
+EARLIEST_DAY = datetime.date(2000, 1, 1)
+LATEST_DAY = datetime.date(2099, 12, 31)
 
 
 def internal_staff() -> Any:
@@ -75,9 +79,17 @@ class KpiFilterForm(forms.Form):
         today = timezone.localdate()
         start = data.get("from") or today.replace(day=1)
         end = data.get("to") or today
+        for name, value in (self.data or {}).items():
+            if "\x00" in str(value):
+                # PostgreSQL cannot compare text holding a NUL character.
+                self.add_error(None, _("The parameter %(name)s holds a character that is not "
+                                      "allowed.") % {"name": name})  # fmt: skip
         if "from" in self.errors or "to" in self.errors:
             return data
-        if end < start:
+        if start < EARLIEST_DAY or end > LATEST_DAY:
+            self.add_error("to" if end > LATEST_DAY else "from",
+                           _("Choose dates between 2000 and 2099."))  # fmt: skip
+        elif end < start:
             self.add_error("to", _("The end of the period is before its start."))
         elif (end - start).days >= LONGEST_PERIOD_DAYS:
             self.add_error("to", _("Choose a period of at most three years."))
