@@ -483,6 +483,21 @@ class TicketClock(models.Model):
         indexes = [
             # The KPIs find the promises met in a period (analytics, docs/kpis.md).
             models.Index(fields=["target", "met_at"], name="clock_target_met"),
+            # The requests at risk and breached (desk and service dashboard): the few running
+            # clocks already warned or breached, not all clocks ever.
+            models.Index(
+                fields=["ticket"],
+                name="clock_running_flagged",
+                condition=Q(met_at__isnull=True, stopped_at__isnull=True)
+                & (Q(warned_at__isnull=False) | Q(breached_at__isnull=False)),
+            ),
+            models.Index(
+                fields=["ticket"],
+                name="clock_running_breached",
+                condition=Q(
+                    met_at__isnull=True, stopped_at__isnull=True, breached_at__isnull=False
+                ),
+            ),
             # The sweep reads only running clocks whose warning or due time has come: its cost
             # grows with the tickets due, not with all tickets.
             models.Index(
