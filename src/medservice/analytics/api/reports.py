@@ -112,6 +112,9 @@ def evaluation_report_viewset(resource: Any) -> type:
         # created, changed or deleted by hand.
         http_method_names = ["get", "post", "head", "options"]
 
+        # Not an operation: POST is for the actions only, so the schema leaves it out.
+
+        @extend_schema(exclude=True)
         def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
             raise MethodNotAllowed("POST")
 

@@ -43,6 +43,15 @@ FILTER_PARAMETERS = [
     OpenApiParameter("team", int, description="Internal users only."),
 ]  # fmt: skip
 
+
+def code_parameter() -> OpenApiParameter:
+    # Built when the schema is generated, after every area module registered its KPIs.
+    return OpenApiParameter(
+        "code", str, OpenApiParameter.PATH, enum=sorted(KPIS),
+        description="A KPI code of docs/kpis.md.",
+    )  # fmt: skip
+
+
 RESPONSES = {
     400: OpenApiResponse(description="Bad filter: the fields are named."),
     404: OpenApiResponse(description="No such KPI for your role."),
@@ -160,7 +169,7 @@ class KpiDetailView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        operation_id="kpis_retrieve", parameters=FILTER_PARAMETERS,
+        operation_id="kpis_retrieve", parameters=[code_parameter(), *FILTER_PARAMETERS],
         responses={200: FIGURE, **RESPONSES},
     )  # fmt: skip
     def get(self, request: Request, code: str) -> Response:
@@ -196,7 +205,7 @@ class KpiRecordsView(APIView):
 
     @extend_schema(
         operation_id="kpis_records_list",
-        parameters=[*FILTER_PARAMETERS, OpenApiParameter("page", int)],
+        parameters=[code_parameter(), *FILTER_PARAMETERS, OpenApiParameter("page", int)],
         responses={200: OpenApiTypes.OBJECT, **RESPONSES},
     )
     def get(self, request: Request, code: str) -> Response:

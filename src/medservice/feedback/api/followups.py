@@ -231,6 +231,9 @@ def with_post_actions(base: type) -> type:
     class WithPostActions(base):  # type: ignore[misc, valid-type]
         http_method_names = [*base.http_method_names, "post"]
 
+        # Not an operation: POST is for the actions only, so the schema leaves it out.
+
+        @extend_schema(exclude=True)
         def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
             raise MethodNotAllowed("POST")
 

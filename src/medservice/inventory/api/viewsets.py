@@ -50,6 +50,9 @@ class StockViewSet(resource_viewset(stock)):  # type: ignore[misc]
 
     http_method_names = [*resource_viewset(stock).http_method_names, "post"]
 
+    # Not an operation: POST is for the actions only, so the schema leaves it out.
+
+    @extend_schema(exclude=True)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         raise MethodNotAllowed("POST")
 
@@ -131,6 +134,9 @@ class LotViewSet(resource_viewset(lots)):  # type: ignore[misc]
     # Lots are made by receipts, never posted directly; POST serves the actions only.
     http_method_names = [*resource_viewset(lots).http_method_names, "post"]
 
+    # Not an operation: POST is for the actions only, so the schema leaves it out.
+
+    @extend_schema(exclude=True)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         raise MethodNotAllowed("POST")
 

@@ -245,6 +245,9 @@ def _version_viewset() -> type:
         # The actions post; a version is never created here (POST documents/{id}/versions/).
         http_method_names = [*resource_viewset(document_versions).http_method_names, "post"]
 
+        # Not an operation: POST is for the actions only, so the schema leaves it out.
+
+        @extend_schema(exclude=True)
         def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
             raise MethodNotAllowed("POST")
 
