@@ -594,3 +594,26 @@ def test_the_demo_plan_is_seeded_once(manager):
     assert list(plan.checklist.values_list("code", flat=True)) == [
         "diagnosis", "records", "customer"]  # fmt: skip
     assert plan.samples.count() == 1
+
+
+def test_the_evaluation_report_lists_findings_by_record_number_major_first(
+    sample, manager, team_lead, make_filter
+):
+    from medservice.analytics.models import SpotCheckItem
+    from medservice.analytics.reports import spot_check_findings
+
+    # Given a minor finding on the manager's request and a major one on the colleague's
+    colleague = sample.items.exclude(engineer=manager).get()
+    own = item_of(sample, manager)
+    spot_check_review(item=own, actor=team_lead, answers=ANSWERS,
+                      severity=SpotCheckSeverity.MINOR, note="报告缺少签名日期")  # fmt: skip
+    spot_check_review(item=colleague, actor=team_lead, answers=ANSWERS,
+                      severity=SpotCheckSeverity.MAJOR, note="未做电气安全测试")  # fmt: skip
+    SpotCheckItem.objects.update(reviewed_at=local(2026, 3, 30, 10))
+    # When March's report gathers them
+    findings = spot_check_findings(make_filter())
+    # Then the major one comes first and each is named by its request's number
+    assert [(row["record"], row["severity"], row["note"]) for row in findings] == [
+        (colleague.record.number, "Major finding", "未做电气安全测试"),
+        (own.record.number, "Minor finding", "报告缺少签名日期"),
+    ]

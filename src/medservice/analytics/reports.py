@@ -21,7 +21,6 @@ import logging
 from decimal import Decimal
 from typing import Any
 
-from django.apps import apps
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q, QuerySet
@@ -228,25 +227,32 @@ def survey_results_by_team(kpi_filter: KpiFilter) -> dict[str, Any]:
 
 
 def spot_check_findings(kpi_filter: KpiFilter) -> list[dict[str, Any]]:
-    """Spot-check findings reviewed in the period (minor and major), once the spot-check area
-    (analytics.SpotCheckItem, ADR 0013 point 6) exists; until then none.
+    """Spot-check findings (minor and major) reviewed in the period, major first, each named by
+    the record it is about (the request's or work order's number) and whose work it was."""
+    from django.db.models import Case, IntegerField, Value, When
 
-    Hook for the lead at merge: this reads SpotCheckItem only if it has the fields ADR 0013
-    names (severity, note, reviewed_at); otherwise it says so in the log and returns []."""
-    try:
-        model = apps.get_model("analytics", "SpotCheckItem")
-    except LookupError:
-        return []
-    names = {field.name for field in model._meta.get_fields()}
-    if not {"severity", "note", "reviewed_at"} <= names:
-        logger.warning("SpotCheckItem lacks severity/note/reviewed_at: no findings in reports")
-        return []
-    items = model.objects.filter(
-        kpi_filter.in_period("reviewed_at"), severity__in=["minor", "major"]
-    ).order_by("-severity", "reviewed_at", "pk")
+    from medservice.analytics.choices import SpotCheckSeverity
+    from medservice.analytics.models import SpotCheckItem
+
+    items = (
+        SpotCheckItem.objects.filter(
+            kpi_filter.in_period("reviewed_at"),
+            severity__in=[SpotCheckSeverity.MINOR, SpotCheckSeverity.MAJOR],
+        )
+        .annotate(
+            weight=Case(
+                When(severity=SpotCheckSeverity.MAJOR, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        )
+        .select_related("content_type")
+        .prefetch_related("record")
+        .order_by("weight", "reviewed_at", "pk")
+    )
     return [
-        {"record": str(item), "severity": item.get_severity_display()
-         if hasattr(item, "get_severity_display") else item.severity,
+        {"record": getattr(item.record, "number", None) or str(item.record or item),
+         "stratum": item.stratum_label, "severity": item.get_severity_display(),
          "note": item.note, "reviewed_at": timezone.localtime(item.reviewed_at).isoformat()}
         for item in items
     ]  # fmt: skip
