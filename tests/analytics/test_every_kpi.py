@@ -55,3 +55,21 @@ def test_an_empty_period_counts_nothing_and_has_no_value(code, make_filter):
         assert result.value is None
     else:
         assert result.value == 0  # a stock: none open is a true zero
+
+
+@pytest.mark.parametrize("code", sorted(DOCUMENTED))
+def test_a_page_of_records_costs_the_same_queries_with_one_row_or_many(
+    code, make_filter, django_assert_max_num_queries
+):
+    from medservice.analytics.kpis import KpiResult
+
+    # Given the drill-down as the pages list it (the KPI's joins applied: a wrong path fails)
+    result = kpi_compute(code, make_filter())
+    listing = result.listing()
+    # Then reading a page and every column of it is one query, whatever the rows
+    with django_assert_max_num_queries(1):
+        rows = list(listing[:50])
+        for record in rows:
+            for column in KPIS[code].columns:
+                column.read(record)
+    assert isinstance(result, KpiResult)

@@ -33,7 +33,26 @@ pytestmark = pytest.mark.django_db
 
 
 def compute(code, kpi_filter):
-    return KPIS[code].compute(kpi_filter)
+    result = KPIS[code].compute(kpi_filter)
+    assert_listing_in_one_query(result)
+    return result
+
+
+def assert_listing_in_one_query(result) -> None:
+    """A page of the drill-down and every column of it is one query however many rows: what
+    the columns read is joined (KpiResult.listing)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    listing = result.listing()
+    with CaptureQueriesContext(connection) as queries:
+        for record in listing[:50]:
+            for column in KPIS[result.code].columns:
+                column.read(record)
+    # One for the page, one per declared prefetch, whatever the rows.
+    assert len(queries) <= 1 + len(listing._prefetch_related_lookups), [
+        query["sql"][:160] for query in queries.captured_queries
+    ]
 
 
 def pks(result) -> set[int]:

@@ -149,13 +149,8 @@ def _computed(kpi_filter: KpiFilter) -> tuple[list[dict[str, Any]], dict[str, Dr
     for definition in kpis_for(kpi_filter.user):
         result = kpi_compute(definition.code, kpi_filter)
         figures.append(_figure(result, kpi_compute(definition.code, previous)))
-        records = result.records
-        if definition.select_related:
-            records = records.select_related(*definition.select_related)
-        if not records.query.order_by:
-            records = records.order_by("pk")
         drilldowns[definition.code] = [
-            (record.pk, str(record), result.measures.get(record.pk)) for record in records
+            (record.pk, str(record), result.measures.get(record.pk)) for record in result.listing()
         ]
     return figures, drilldowns
 

@@ -82,10 +82,7 @@ def kpi_records(request: HttpRequest, code: str) -> HttpResponse:
             request, "analytics/kpi_records.html",
             {"form": form, "definition": definition, "page": None}, status=400,
         )  # fmt: skip
-    records = result.records
-    if not records.query.order_by:
-        records = records.order_by("pk")
-    page = Paginator(records, 50).get_page(request.GET.get("page"))
+    page = Paginator(result.listing(), 50).get_page(request.GET.get("page"))
     rows: list[dict[str, Any]] = [
         {"record": record, "measure": result.measures.get(record.pk),
          "cells": [column.read(record) for column in definition.columns]}

@@ -212,9 +212,6 @@ class KpiRecordsView(APIView):
         definition = definition_for(request, code)
         result = kpi_compute(definition.code, filter_from(request))
         paginator = StandardPagination()
-        records = result.records
-        if not records.query.order_by:
-            records = records.order_by("pk")
-        page = paginator.paginate_queryset(records, request, view=self)
+        page = paginator.paginate_queryset(result.listing(), request, view=self)
         rows = [record_row(definition, record, result.measures.get(record.pk)) for record in page]
         return paginator.get_paginated_response(rows)
