@@ -8,7 +8,10 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from medservice.analytics import kpis
+from medservice.analytics.choices import Direction
 from medservice.analytics.kpis import KpiFilter
+from medservice.tickets.models import Ticket
 
 MARCH_START = datetime.date(2026, 3, 1)
 MARCH_END = datetime.date(2026, 3, 31)
@@ -31,3 +34,24 @@ def make_filter(manager):
         return KpiFilter(user=user or manager, start=start, end=end, as_of=as_of, **filters)
 
     return make
+
+
+@pytest.fixture
+def counted_tickets(monkeypatch):
+    """A KPI registered for the test: the share of March's requests marked urgent."""
+
+    def compute(kpi_filter):
+        records = kpis.scoped(
+            Ticket.objects.filter(kpi_filter.in_period("received_at")), kpi_filter,
+            device_model=("device__device_model", "device_model"), engineer="owner", team="team",
+        )  # fmt: skip
+        return kpis.rate("urgent_share", records,
+                         kpis.by_pk(records, lambda ticket: ticket.priority == "urgent"))  # fmt: skip
+
+    monkeypatch.setitem(
+        kpis.KPIS, "urgent_share",
+        kpis.KpiDefinition(code="urgent_share", name="Urgent share", unit="percent",
+                           compute=compute, direction=Direction.AT_MOST, group="service",
+                           order=1),
+    )  # fmt: skip
+    return compute

@@ -9,9 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from medservice.analytics import kpis
 from medservice.analytics.charts import fault_counts, fault_pareto, kpi_trend, sla_months
-from medservice.analytics.choices import Direction
 from medservice.core.staticfinders import PackageFileFinder
 from medservice.tickets.models import Ticket, TicketClock
 from tests.analytics.conftest import local
@@ -100,26 +98,8 @@ def test_the_work_order_list_filters_by_fault_code(client, manager, fault_codes)
 # --- KPI trend ----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def urgent_share(monkeypatch):
-    """A KPI registered for the test: the share of the month's requests marked urgent."""
-
-    def compute(kpi_filter):
-        records = kpis.scoped(Ticket.objects.filter(kpi_filter.in_period("received_at")),
-                              kpi_filter)  # fmt: skip
-        return kpis.rate("urgent_share", records,
-                         kpis.by_pk(records, lambda ticket: ticket.priority == "urgent"))  # fmt: skip
-
-    monkeypatch.setitem(
-        kpis.KPIS, "urgent_share",
-        kpis.KpiDefinition(code="urgent_share", name="Urgent share", unit="percent",
-                           compute=compute, direction=Direction.AT_MOST, group="service",
-                           order=1),
-    )  # fmt: skip
-
-
 def test_the_trend_computes_the_kpi_for_each_of_the_last_twelve_months(
-    make_filter, urgent_share, hospital_a
+    make_filter, counted_tickets, hospital_a
 ):
     # Given April 2025 (the first month shown): one urgent request; May 2025: one normal;
     # January 2026: one urgent of two; March 2026: one urgent
@@ -179,7 +159,7 @@ def test_promises_kept_and_breached_are_counted_by_the_month_of_their_outcome(
 # --- The page and the static file ---------------------------------------------------------------
 
 
-def test_the_charts_page_puts_each_spec_in_a_json_script(client, manager, urgent_share):
+def test_the_charts_page_puts_each_spec_in_a_json_script(client, manager, counted_tickets):
     client.force_login(manager)
     response = client.get("/analytics/charts/?from=2026-03-01&to=2026-03-31&code=urgent_share")
     assert response.status_code == 200
@@ -209,3 +189,44 @@ def test_the_finder_publishes_only_plotly_min_js():
     assert finder.find("plotly/plotly.min.js", find_all=True) == [found]
     listed = [(storage.prefix, path) for path, storage in finder.list(None)]
     assert listed == [("plotly", "plotly.min.js")]
+
+
+def test_the_chart_series_are_stored_and_show_their_age(client, manager, hospital_a):
+    from freezegun import freeze_time
+
+    from tests.tickets.factories import TicketFactory
+
+    # Given a request whose resolution promise was kept in March
+    ticket = TicketFactory(organization=hospital_a, received_at=local(2026, 3, 2, 9))
+    kept = TicketClock.objects.filter(ticket=ticket).order_by("pk").first()
+    TicketClock.objects.filter(pk=kept.pk).update(met_at=local(2026, 3, 3, 9))
+    client.force_login(manager)
+    query = {"from": "2026-03-01", "to": "2026-03-31"}
+    with freeze_time(local(2026, 4, 15, 12)):
+        first = client.get("/analytics/charts/", query)
+    # When another promise is breached and the charts are opened two minutes later
+    late = TicketFactory(organization=hospital_a, received_at=local(2026, 3, 4, 9))
+    breached = TicketClock.objects.filter(ticket=late).order_by("pk").first()
+    TicketClock.objects.filter(pk=breached.pk).update(breached_at=local(2026, 3, 5, 9))
+    with freeze_time(local(2026, 4, 15, 12, 2)):
+        second = client.get("/analytics/charts/", query)
+    # Then the second shows the stored series, with its age, until it is recomputed
+    assert "chart-as-of" not in first.content.decode()
+    assert "Data as of 2026-04-15 12:00 (2 minutes ago)" in second.content.decode()
+    march = _sla_point(second, "2026-03")
+    assert march == _sla_point(first, "2026-03")
+    with freeze_time(local(2026, 4, 15, 12, 20)):
+        later = client.get("/analytics/charts/", query)
+    assert _sla_point(later, "2026-03")[1] == march[1] + 1
+
+
+def _sla_point(response, month: str) -> tuple[int, int]:
+    """(kept, breached) of one month in the SLA chart of a charts page."""
+    import json
+    import re
+
+    html = response.content.decode()
+    spec = json.loads(re.search(r'id="chart-sla-spec"[^>]*>(.*?)</script>', html, re.S).group(1))
+    kept, breached = spec["data"][0], spec["data"][1]
+    index = kept["x"].index(month)
+    return kept["y"][index], breached["y"][index]

@@ -8,12 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from medservice.analytics import kpis
 from medservice.analytics.choices import Direction, Verdict
 from medservice.analytics.kpis import KpiResult, nearest_rank, percent, verdict
 from medservice.analytics.models import KpiTarget
 from medservice.analytics.selectors import target_for
-from medservice.tickets.models import Ticket
 from tests.analytics.conftest import MARCH_END, MARCH_START, local
 from tests.factories import OrganizationFactory
 from tests.tickets.factories import TicketFactory
@@ -98,27 +96,6 @@ def test_a_figure_is_met_close_or_missed_against_its_target(value, direction, ex
     target = KpiTarget(kpi="x", value=Decimal(24), direction=direction, amber_band=Decimal(6))
     assert verdict(Decimal(value), target) == expected
     assert verdict(None, target) is None
-
-
-@pytest.fixture
-def counted_tickets(monkeypatch):
-    """A KPI registered for the test: the share of March's requests marked urgent."""
-
-    def compute(kpi_filter):
-        records = kpis.scoped(
-            Ticket.objects.filter(kpi_filter.in_period("received_at")), kpi_filter,
-            device_model=("device__device_model", "device_model"), engineer="owner", team="team",
-        )  # fmt: skip
-        return kpis.rate("urgent_share", records,
-                         kpis.by_pk(records, lambda ticket: ticket.priority == "urgent"))  # fmt: skip
-
-    monkeypatch.setitem(
-        kpis.KPIS, "urgent_share",
-        kpis.KpiDefinition(code="urgent_share", name="Urgent share", unit="percent",
-                           compute=compute, direction=Direction.AT_MOST, group="service",
-                           order=1),
-    )  # fmt: skip
-    return compute
 
 
 def test_the_filter_organisation_counts_its_children_and_scope_limits_customers(
@@ -214,3 +191,28 @@ def test_far_dates_and_nul_characters_are_refused_by_name(api, manager):
     assert early.json()["error"]["fields"] == {"from": ["Choose dates between 2000 and 2099."]}
     assert nul.status_code == 400
     assert "batch" in str(nul.json()["error"]["fields"])
+
+
+def test_the_organisation_filter_is_searched_not_listed(client, manager, hospital_a, hospital_b):
+    # Given a company serving thousands of organisations (two here)
+    client.force_login(manager)
+    # When the KPI page opens with hospital A chosen
+    html = client.get("/analytics/kpis/", {"organization": hospital_a.pk}).content.decode()
+    # Then the page holds the chosen one and a search box, not every organisation
+    assert hospital_a.name in html
+    assert hospital_b.name not in html
+    assert 'data-source="/customers/organizations/options/"' in html
+
+
+def test_the_search_text_of_the_organisation_box_is_not_a_kpi_parameter(manager, hospital_a):
+    from medservice.analytics.forms import KpiFilterForm
+
+    # Given the form as a browser without scripts submits it: the id and the typed name
+    form = KpiFilterForm(
+        {"organization": str(hospital_a.pk), "organization_search": hospital_a.name},
+        user=manager,
+    )
+    assert form.is_valid(), form.errors
+    kpi_filter = form.kpi_filter()
+    # Then the organisation is the filter and the text is no extra KPI parameter
+    assert (kpi_filter.organization_id, dict(kpi_filter.extra)) == (hospital_a.pk, {})

@@ -8,10 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from medservice.analytics import kpis
-from medservice.analytics.choices import Direction
-from medservice.tickets.models import Ticket
-from tests.analytics.conftest import local
+from tests.analytics.conftest import counted_tickets, local  # noqa: F401  (a fixture)
 from tests.browser.conftest import log_in
 from tests.catalog.factories import FaultCodeFactory
 from tests.factories import PASSWORD
@@ -22,26 +19,9 @@ from tests.work_orders.factories import WorkOrderFactory
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def urgent_share(monkeypatch):
-    """A KPI registered for the test (the real ones are written in their own modules)."""
-
-    def compute(kpi_filter):
-        records = kpis.scoped(Ticket.objects.filter(kpi_filter.in_period("received_at")),
-                              kpi_filter)  # fmt: skip
-        return kpis.rate("urgent_share", records,
-                         kpis.by_pk(records, lambda ticket: ticket.priority == "urgent"))  # fmt: skip
-
-    monkeypatch.setitem(
-        kpis.KPIS, "urgent_share",
-        kpis.KpiDefinition(code="urgent_share", name="Urgent share", unit="percent",
-                           compute=compute, direction=Direction.AT_MOST, group="service",
-                           order=1),
-    )  # fmt: skip
-
-
+@pytest.mark.usefixtures("counted_tickets")
 def test_the_charts_draw_under_the_csp_and_a_bar_opens_its_work_orders(
-    live_server, page: Page, page_errors, manager, hospital_a, urgent_share
+    live_server, page: Page, page_errors, manager, hospital_a
 ):
     # Given March 2026: requests, and completed repairs with two fault codes
     TicketFactory(organization=hospital_a, received_at=local(2026, 3, 2, 9), priority="urgent")

@@ -64,3 +64,6 @@ class AnalyticsConfig(AppConfig):
         # --- dashboards ---
         # isort: split
         from medservice.analytics import views_dashboards  # noqa: F401  (home panels)
+
+        # --- stored figures ---
+        import_module("medservice.analytics.tasks_snapshots")

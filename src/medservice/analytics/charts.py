@@ -11,19 +11,23 @@ layout, put in the page with `json_script` and drawn by `core/static/core/charts
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from medservice.analytics.kpis import KPIS, KpiFilter, kpi_compute, percent, scoped
+from medservice.analytics.kpis import KPIS, KpiFilter, percent, scoped
+from medservice.analytics.snapshots import audience_key, filter_key, kpi_figures
 
 MONTHS = 12
 # The colours of the app (Bootstrap's primary, danger, success, secondary).
@@ -70,12 +74,38 @@ def _query(kpi_filter: KpiFilter, start: datetime.date, end: datetime.date) -> s
     return urlencode(query)
 
 
+# --- stored series -----------------------------------------------------------------------------
+
+
+def stored_series(
+    name: str, kpi_filter: KpiFilter, compute: Callable[[], Any]
+) -> tuple[Any, datetime.datetime | None]:
+    """A chart's series, kept in the cache for the users who see the same records (like the
+    stored KPI figures: snapshots.audience_key), for ANALYTICS_SNAPSHOT_MAX_AGE: twelve months
+    of promise clocks take seconds to count at a million requests. Returns the series and when
+    it was computed (None: just now). A filter at a past moment is always computed."""
+    max_age = settings.ANALYTICS_SNAPSHOT_MAX_AGE
+    if max_age <= 0 or kpi_filter.as_of is not None:
+        return compute(), None
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    key = (f"analytics:chart:{name}:{audience_key(kpi_filter.user)}:"
+           f"{filter_key(kpi_filter, language)}")  # fmt: skip
+    stored = cache.get(key)
+    if stored is not None:
+        return stored["series"], stored["computed_at"]
+    computed_at = timezone.now()
+    series = compute()
+    cache.set(key, {"series": series, "computed_at": computed_at}, max_age)
+    return series, None
+
+
 # --- KPI trend ----------------------------------------------------------------------------------
 
 
 def kpi_trend(code: str, kpi_filter: KpiFilter, *, months: int = MONTHS) -> dict[str, Any]:
     """The KPI's figure for each of the `months` months ending with the filter's last month
-    (one `kpi_compute` per month; a month still running counts up to `as_of`), and its target
+    (one figure per month, stored ones while young enough: snapshots.kpi_figures; a month
+    still running counts up to `as_of`), and its target
     as a dashed line. Each point leads to that month's records."""
     definition = KPIS[code]
     labels: list[str] = []
@@ -83,9 +113,12 @@ def kpi_trend(code: str, kpi_filter: KpiFilter, *, months: int = MONTHS) -> dict
     targets: list[float | None] = []
     links: list[str] = []
     base = reverse("analytics:kpi-records", args=[code])
+    stored_at: list[datetime.datetime] = []
     for first in months_ending(kpi_filter.end, months):
         last = month_add(first, 1) - datetime.timedelta(days=1)
-        result = kpi_compute(code, replace(kpi_filter, start=first, end=last))
+        (result,) = kpi_figures([code], replace(kpi_filter, start=first, end=last))
+        if result.stored_at is not None:
+            stored_at.append(result.stored_at)
         labels.append(first.strftime("%Y-%m"))
         values.append(_number(result.value))
         targets.append(_number(result.target.value) if result.target is not None else None)
@@ -100,6 +133,7 @@ def kpi_trend(code: str, kpi_filter: KpiFilter, *, months: int = MONTHS) -> dict
              "line": {"color": SECONDARY, "dash": "dash"}, "hoverinfo": "skip"}
         )  # fmt: skip
     return {
+        "stored_at": min(stored_at) if stored_at else None,
         "data": data,
         "layout": _layout(
             _("%(kpi)s, last %(months)d months") % {"kpi": definition.name, "months": months},
@@ -157,9 +191,10 @@ def fault_counts(kpi_filter: KpiFilter) -> list[dict[str, Any]]:
 def fault_pareto(kpi_filter: KpiFilter) -> dict[str, Any]:
     """Bars: completed repairs per fault code, most frequent first; line (right axis): the
     cumulative share. A bar leads to the work orders with that code."""
-    counts = fault_counts(kpi_filter)
+    counts, stored_at = stored_series("fault_counts", kpi_filter, lambda: fault_counts(kpi_filter))
     labels = [row["code"] for row in counts]
     return {
+        "stored_at": stored_at,
         "data": [
             {
                 "type": "bar",
@@ -240,9 +275,12 @@ def sla_months(kpi_filter: KpiFilter, *, months: int = MONTHS) -> list[dict[str,
 def sla_over_time(kpi_filter: KpiFilter, *, months: int = MONTHS) -> dict[str, Any]:
     """Stacked bars of promises kept and breached per month; line (right axis): the share
     kept."""
-    rows = sla_months(kpi_filter, months=months)
+    rows, stored_at = stored_series(
+        f"sla_months:{months}", kpi_filter, lambda: sla_months(kpi_filter, months=months)
+    )
     labels = [row["month"].strftime("%Y-%m") for row in rows]
     return {
+        "stored_at": stored_at,
         "data": [
             {
                 "type": "bar",

@@ -14,6 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from medservice.analytics.kpis import KPIS, KpiFilter
 from medservice.analytics.models import KpiTarget
 from medservice.core.forms import ResourceForm
+from medservice.core.widgets import AutocompleteSelect
+from medservice.customers.forms import organization_autocomplete
 from medservice.customers.selectors import organizations_visible_to, user_scope
 
 # A filter over more than this is refused: the figures read whole periods of records.
@@ -51,9 +53,12 @@ class KpiFilterForm(forms.Form):
             initial=today,
         )  # fmt: skip
         self.fields["region"] = forms.CharField(label=_("Region"), required=False, max_length=100)
+        # A company serves thousands of organisations: a select listing them all took half a
+        # second to draw on every KPI page; the browser searches them instead.
         self.fields["organization"] = forms.ModelChoiceField(
             label=_("Organisation"), required=False,
             queryset=organizations_visible_to(user).order_by("name"),
+            widget=organization_autocomplete(),
             error_messages={"invalid_choice": _("No such organisation in your scope.")},
         )  # fmt: skip
         self.fields["device_model"] = forms.ModelChoiceField(
@@ -101,7 +106,8 @@ class KpiFilterForm(forms.Form):
         data = self.cleaned_data
         extra = {
             key: str(value) for key, value in (self.data or {}).items()
-            if key not in self.fields and key not in {"page", "format", "code"} and value
+            if key not in self.fields and key not in {"page", "format", "code", "fresh"} and value
+            and not _search_box_of_a_field(key, self.fields)
         }  # fmt: skip
         return KpiFilter(
             user=self.user, start=data["from"], end=data["to"], as_of=as_of,
@@ -112,6 +118,13 @@ class KpiFilterForm(forms.Form):
             team_id=data["team"].pk if data.get("team") else None,
             extra=extra,
         )  # fmt: skip
+
+
+def _search_box_of_a_field(key: str, fields: Any) -> bool:
+    """`organization_search`: the text an autocomplete submits without its script."""
+    return key.endswith(AutocompleteSelect.search_suffix) and (
+        key.removesuffix(AutocompleteSelect.search_suffix) in fields
+    )
 
 
 def kpi_choices() -> list[tuple[str, Any]]:

@@ -142,7 +142,8 @@ class KpiResult:
 
     code: str
     value: Decimal | None
-    records: QuerySet
+    # None for a stored figure (snapshots.kpi_figures): its records are listed live.
+    records: QuerySet | None
     measures: dict[int, Any] = field(default_factory=dict)
     numerator: Decimal | None = None
     denominator: Decimal | None = None
@@ -155,6 +156,10 @@ class KpiResult:
     as_of: datetime.datetime | None = None
     target: Any = None  # the KpiTarget row that applies, set by kpi_compute
     verdict: str | None = None
+    # "live" when computed for this request, "snapshot" when read from a KpiSnapshot.
+    source: str = "live"
+    # When a stored figure was computed (its age); None for a live one.
+    stored_at: datetime.datetime | None = None
 
     @property
     def definition(self) -> KpiDefinition:
@@ -165,6 +170,8 @@ class KpiResult:
         with the related records its columns read joined, so a page of it costs the same
         number of queries however many rows it has."""
         records = self.records
+        if records is None:
+            raise ValueError("A stored figure has no records: compute it to list them.")
         # Only the paths that start on this model: a KPI may list another kind of record for
         # some parameters (service-promise compliance lists quality cases for
         # target=quality_contact, clocks otherwise).

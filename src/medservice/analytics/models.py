@@ -90,6 +90,53 @@ class KpiTarget(AuditedModel):
         )  # fmt: skip
 
 
+class KpiSnapshot(models.Model):
+    """A KPI's figure as computed at one moment for one audience, period and set of filters:
+    the stored copy the KPI page, the API and the charts show with its age, so that a page of
+    23 figures over a million requests opens at once. Not a record of the service (it is
+    recomputed from the source tables every few minutes and dropped when nobody reads it),
+    hence not audited."""
+
+    code = models.CharField(_("KPI"), max_length=40)
+    # Users who see the same records and hold the same permissions share figures: a digest of
+    # their scope, organisation and permissions (snapshots.audience_key).
+    audience = models.CharField(_("audience key"), max_length=64)
+    # A digest of the period, the filters and the language the notes were written in.
+    filter_key = models.CharField(_("filter key"), max_length=64)
+    language = models.CharField(_("language"), max_length=10)
+    # Whose scope the figure was computed in: the refresh job recomputes it as this user.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("computed for"),
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    start = models.DateField(_("from"))
+    end = models.DateField(_("to"))
+    parameters = models.JSONField(_("filters"), default=dict)
+    figure = models.JSONField(_("figure"), default=dict)
+    computed_at = models.DateTimeField(_("computed at"))
+    compute_ms = models.PositiveIntegerField(_("computing time (ms)"), default=0)
+    read_at = models.DateTimeField(_("last read at"))
+
+    class Meta:
+        verbose_name = _("KPI snapshot")
+        verbose_name_plural = _("KPI snapshots")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code", "audience", "filter_key"], name="kpi_snapshot_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["audience", "filter_key"], name="kpi_snapshot_lookup"),
+            models.Index(fields=["read_at"], name="kpi_snapshot_read"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.start}–{self.end} @ {self.computed_at:%Y-%m-%d %H:%M}"
+
+
 # --- spot checks ---
 
 

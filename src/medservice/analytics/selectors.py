@@ -4,6 +4,7 @@ dashboards' live panels, spot checks and reports visible to a user)."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -25,7 +26,13 @@ def target_for(code: str, kpi_filter: Any) -> KpiTarget | None:
     """The most specific active target for this KPI and filter: organisation 8, model 4,
     team 2, region 1; among equals the latest `valid_from`, then the newest row. A row for
     another organisation (model, team, region) than the filter's never applies."""
-    candidates = KpiTarget.objects.filter(kpi=code, active=True).filter(
+    return targets_for([code], kpi_filter)[code]
+
+
+def targets_for(codes: Iterable[str], kpi_filter: Any) -> dict[str, KpiTarget | None]:
+    """`target_for` for several KPIs at once, in one query (the KPI page shows 23)."""
+    codes = list(codes)
+    candidates = KpiTarget.objects.filter(kpi__in=codes, active=True).filter(
         Q(valid_from__isnull=True) | Q(valid_from__lte=kpi_filter.end)
     )
     candidates = candidates.filter(
@@ -36,13 +43,16 @@ def target_for(code: str, kpi_filter: Any) -> KpiTarget | None:
         # placeholder in text, so the condition is built rather than padded).
         Q(region="") | (Q(region=kpi_filter.region) if kpi_filter.region else Q(pk__in=[])),
     )
-    rows = list(candidates)
-    if not rows:
-        return None
-    return max(
-        rows,
-        key=lambda row: (row.specificity, row.valid_from or datetime.date.min, row.pk),
-    )
+    best: dict[str, KpiTarget | None] = dict.fromkeys(codes)
+    for row in candidates:
+        current = best[row.kpi]
+        if current is None or _rank(row) > _rank(current):
+            best[row.kpi] = row
+    return best
+
+
+def _rank(row: KpiTarget) -> tuple[int, datetime.date, int]:
+    return (row.specificity, row.valid_from or datetime.date.min, row.pk)
 
 
 # --- evaluation reports ---

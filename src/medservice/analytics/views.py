@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -13,6 +14,7 @@ from django.urls import path
 
 from medservice.analytics.forms import KpiFilterForm
 from medservice.analytics.kpis import KPIS, kpi_compute, kpis_for
+from medservice.analytics.snapshots import kpi_figures, stored_age
 from medservice.core.errors import InvalidInputError
 
 # --- KPIs and dashboards ---
@@ -25,6 +27,11 @@ def _refused(form: KpiFilterForm, error: InvalidInputError) -> None:
             form.add_error(None, f"{name}: {message}")
     if not error.fields:
         form.add_error(None, error.message)
+
+
+def fresh_asked(parameters: Any) -> bool:
+    """`fresh=1` (or true): compute the figures now rather than show stored ones."""
+    return str(parameters.get("fresh", "")).lower() in {"1", "true", "yes"}
 
 
 def _form(request: HttpRequest) -> KpiFilterForm:
@@ -45,15 +52,23 @@ def kpi_table(request: HttpRequest) -> HttpResponse:
         form.is_valid()
     kpi_filter = form.kpi_filter()
     try:
-        rows = [{"result": kpi_compute(item.code, kpi_filter), "definition": item}
-                for item in definitions]  # fmt: skip
+        results = kpi_figures([item.code for item in definitions], kpi_filter,
+                              fresh=fresh_asked(request.GET))  # fmt: skip
     except InvalidInputError as error:
         _refused(form, error)
         return render(request, "analytics/kpis.html", {"form": form, "rows": []}, status=400)
-    query = request.GET.urlencode()
+    rows = []
+    for definition, result in zip(definitions, results, strict=True):
+        age = stored_age(result)
+        rows.append({"result": result, "definition": definition, "age": age,
+                     "age_minutes": None if age is None else age // 60})  # fmt: skip
+    query = request.GET.copy()
+    query.pop("fresh", None)
+    max_age = settings.ANALYTICS_SNAPSHOT_MAX_AGE
     return render(
         request, "analytics/kpis.html",
-        {"form": form, "rows": rows, "query": query, "filter": kpi_filter},
+        {"form": form, "rows": rows, "query": query.urlencode(), "filter": kpi_filter,
+         "stored": max_age > 0, "max_age_minutes": max_age // 60},
     )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
+from django.utils import timezone
 
 from medservice.analytics.charts import fault_pareto, kpi_trend, sla_over_time
 from medservice.analytics.forms import KpiFilterForm
@@ -42,8 +43,13 @@ def charts_page(request: HttpRequest) -> HttpResponse:
         definition.code == "sla_compliance" for definition in definitions
     ):
         charts.append({"id": "chart-sla", "spec": sla_over_time(kpi_filter)})
+    now = timezone.now()
     for chart in charts:
         chart["spec_id"] = f"{chart['id']}-spec"
+        # When a stored series was computed: shown under the chart, not given to Plotly.
+        chart["stored_at"] = chart["spec"].pop("stored_at", None)
+        if chart["stored_at"] is not None:
+            chart["age_minutes"] = int((now - chart["stored_at"]).total_seconds()) // 60
     context.update({"charts": charts, "code": code})
     return render(request, "analytics/charts.html", context)
 

@@ -572,3 +572,9 @@ FEEDBACK_SURVEY_RATE = env("FEEDBACK_SURVEY_RATE", "30/hour")
 # the cost-of-service KPI multiplies TimeEntry.hours by it. RateCard.labour_rate is the price
 # charged to customers, not this. 0 (time counts as nothing) until finance sets it.
 ANALYTICS_HOURLY_COST = Decimal(env("ANALYTICS_HOURLY_COST", "0"))
+# The KPI page, the API and the charts show a stored figure up to this many seconds old (the
+# job analytics.kpi-snapshots refreshes the figures people read every 5 minutes); an older one
+# is recomputed when asked for. 0 turns the stored figures off: every figure is computed live.
+ANALYTICS_SNAPSHOT_MAX_AGE = int(env("ANALYTICS_SNAPSHOT_MAX_AGE", "900"))
+# How long one run of that job may spend recomputing before it leaves the rest to the next.
+ANALYTICS_SNAPSHOT_BUDGET = int(env("ANALYTICS_SNAPSHOT_BUDGET", "240"))

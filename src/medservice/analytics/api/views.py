@@ -29,6 +29,8 @@ from medservice.analytics.kpis import (
     kpi_compute,
     kpis_for,
 )
+from medservice.analytics.snapshots import kpi_figures, stored_age
+from medservice.analytics.views import fresh_asked
 from medservice.core.api.pagination import StandardPagination
 from medservice.core.errors import InvalidInputError
 
@@ -51,6 +53,11 @@ def code_parameter() -> OpenApiParameter:
         description="A KPI code of docs/kpis.md.",
     )  # fmt: skip
 
+
+FRESH_PARAMETER = OpenApiParameter(
+    "fresh", bool, description="Compute the figures now instead of returning stored ones "
+    "(up to ANALYTICS_SNAPSHOT_MAX_AGE old; see `source` and `age_seconds`).",
+)  # fmt: skip
 
 RESPONSES = {
     400: OpenApiResponse(description="Bad filter: the fields are named."),
@@ -91,6 +98,8 @@ def figure(result: KpiResult) -> dict[str, Any]:
             for row in result.breakdown
         ],
         "notes": [str(note) for note in result.notes],
+        "source": result.source,
+        "age_seconds": stored_age(result),
     }  # fmt: skip
 
 
@@ -128,6 +137,14 @@ FIGURE = inline_serializer(
         "provisional_until": serializers.DateField(allow_null=True),
         "breakdown": serializers.ListField(child=serializers.DictField()),
         "notes": serializers.ListField(child=serializers.CharField()),
+        "source": serializers.ChoiceField(
+            choices=["live", "snapshot"],
+            help_text="live: computed for this request; snapshot: a stored figure, "
+                      "computed at as_of.",
+        ),
+        "age_seconds": serializers.IntegerField(
+            allow_null=True, help_text="How old a stored figure is; null when live."
+        ),
     },
 )  # fmt: skip
 
@@ -146,7 +163,7 @@ class KpiListView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        operation_id="kpis_list", parameters=FILTER_PARAMETERS,
+        operation_id="kpis_list", parameters=[*FILTER_PARAMETERS, FRESH_PARAMETER],
         responses={200: FIGURES, **RESPONSES},
     )  # fmt: skip
     def get(self, request: Request) -> Response:
@@ -158,7 +175,14 @@ class KpiListView(APIView):
             {
                 "from": kpi_filter.start.isoformat(),
                 "to": kpi_filter.end.isoformat(),
-                "results": [figure(kpi_compute(item.code, kpi_filter)) for item in definitions],
+                "results": [
+                    figure(result)
+                    for result in kpi_figures(
+                        [item.code for item in definitions],
+                        kpi_filter,
+                        fresh=fresh_asked(request.query_params),
+                    )
+                ],
             }
         )
 
@@ -169,12 +193,16 @@ class KpiDetailView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        operation_id="kpis_retrieve", parameters=[code_parameter(), *FILTER_PARAMETERS],
+        operation_id="kpis_retrieve",
+        parameters=[code_parameter(), *FILTER_PARAMETERS, FRESH_PARAMETER],
         responses={200: FIGURE, **RESPONSES},
     )  # fmt: skip
     def get(self, request: Request, code: str) -> Response:
         definition = definition_for(request, code)
-        return Response(figure(kpi_compute(definition.code, filter_from(request))))
+        (result,) = kpi_figures(
+            [definition.code], filter_from(request), fresh=fresh_asked(request.query_params)
+        )
+        return Response(figure(result))
 
 
 def record_row(definition: KpiDefinition, record: Any, measure: Any) -> dict[str, Any]:
