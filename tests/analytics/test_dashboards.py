@@ -87,7 +87,8 @@ def service_data(manager, engineers, hospital_a, hospital_b):
     TicketClock.objects.filter(pk=running_clock(a1).pk).update(warned_at=NOON)
     TicketClock.objects.filter(pk=running_clock(b1).pk).update(warned_at=NOON, breached_at=NOON)
     # Visits: today 09:00 Li (no check-in: late), 10:00 Wang (on site), 15:00 Li (not yet),
-    # 11:00 Wang cancelled; yesterday 09:00 Wang (never checked in: late).
+    # 11:00 Wang cancelled; yesterday 09:00 Wang (never checked in: a record to correct, not
+    # a late arrival today).
     at_a = WorkOrderFactory(device=DeviceFactory(organization=hospital_a))
     at_b = WorkOrderFactory(device=DeviceFactory(organization=hospital_b))
     visit(at_a, li, today_at(9))
@@ -124,7 +125,7 @@ def test_the_service_dashboard_counts_each_card_exactly(manager, service_data):
     cards = service_dashboard(manager, now=NOON)
     # Then each card counts exactly what it should
     assert counts(cards) == {
-        "open": 3, "at-risk": 1, "breached": 1, "unassigned": 2, "visits-today": 3, "late": 2,
+        "open": 3, "at-risk": 1, "breached": 1, "unassigned": 2, "visits-today": 3, "late": 1,
         "pm-overdue": 1, "reorder": 1, "expiring": 1, "low-surveys": 1,
     }  # fmt: skip
     by_key = cards_by_key(cards)
@@ -140,10 +141,9 @@ def test_the_service_dashboard_counts_each_card_exactly(manager, service_data):
         9, 10, 15]  # fmt: skip
     assert [(group.label, group.count) for group in by_key["visits-today"].groups] == [
         ("李伟", 2), ("王芳", 1)]  # fmt: skip
-    # And the late arrivals are the oldest first: yesterday's, then today's 09:00
+    # And the late arrival is today's 09:00 only
     late = by_key["late"].rows
-    assert [timezone.localtime(row.window_start) for row in late] == [
-        today_at(9, days=-1), today_at(9)]  # fmt: skip
+    assert [timezone.localtime(row.window_start) for row in late] == [today_at(9)]
     assert [part.number for part in by_key["reorder"].rows] == ["P-LOW"]
     assert [lot.lot_number for lot in by_key["expiring"].rows] == ["L-SOON"]
 
@@ -156,7 +156,17 @@ def test_the_service_dashboard_links_each_count_to_its_list(manager, service_dat
         f"/service/work-orders/?appointment_after={today}&appointment_before={today}"
     )
     assert by_key["pm-overdue"].url == "/maintenance/pm-plans/overdue/"
-    assert by_key["low-surveys"].url == "/feedback/survey-escalations/?status=open"
+    assert by_key["unassigned"].url == ("/tickets/tickets/?open=true&unowned=true&sort=next_due_at")
+
+
+def test_the_nobody_owns_card_leads_to_exactly_its_requests(api, manager, service_data):
+    # Given A1 and B1 open with no owner, A2 open and owned
+    response = api.as_user(manager).get("/api/v1/tickets/", {"open": "true", "unowned": "true"})
+    assert response.status_code == 200
+    assert sorted(row["id"] for row in response.json()["results"]) == sorted(
+        [service_data["a1"].pk, service_data["b1"].pk])  # fmt: skip
+    owned = api.as_user(manager).get("/api/v1/tickets/", {"open": "true", "unowned": "false"})
+    assert [row["id"] for row in owned.json()["results"]] == [service_data["a2"].pk]
 
 
 def test_the_compact_version_counts_without_rows(manager, service_data):

@@ -150,7 +150,8 @@ def service_dashboard(user: Any, *, limit: int = ROWS, now: datetime.datetime | 
     cards.append(
         _card("unassigned", _("Open requests nobody owns"),
               by_due.filter(owner__isnull=True),
-              _url(tickets_list, open="true", sort="next_due_at"), limit, tone="warning")
+              _url(tickets_list, open="true", unowned="true", sort="next_due_at"), limit,
+              tone="warning")
     )  # fmt: skip
 
     start, end = local_day_bounds(today)
@@ -181,7 +182,9 @@ def service_dashboard(user: Any, *, limit: int = ROWS, now: datetime.datetime | 
     cards.append(card)
 
     grace = datetime.timedelta(minutes=int(getattr(settings, "WORK_ORDER_LATE_GRACE_MINUTES", 15)))
-    late = visits.filter(
+    # Today's: a visit of an earlier day never checked in is a record to correct on the
+    # dispatch board, not an engineer on the road now.
+    late = today_visits.filter(
         status=VisitStatus.SCHEDULED, checked_in_at__isnull=True, window_start__lte=now - grace
     ).order_by("window_start", "pk")
     cards.append(

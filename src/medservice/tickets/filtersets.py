@@ -17,6 +17,8 @@ class TicketFilter(ScopedFilterSet):
     overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("overdue"))
     open = django_filters.BooleanFilter(method="filter_open", label=_("open"))
     mine = django_filters.BooleanFilter(method="filter_mine", label=_("mine"))
+    # The service dashboard's "open requests nobody owns" card leads here.
+    unowned = django_filters.BooleanFilter(method="filter_unowned", label=_("nobody owns"))
     # By id: a customer may have thousands of units, never rendered as a list.
     device = django_filters.NumberFilter(field_name="device_id", label=_("device (id)"))
 
@@ -36,6 +38,11 @@ class TicketFilter(ScopedFilterSet):
         if value:
             return queryset.filter(status__in=OPEN_STATUSES)
         return queryset.exclude(status__in=OPEN_STATUSES)
+
+    def filter_unowned(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        return queryset.filter(owner__isnull=value)
 
     def filter_mine(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
         user = getattr(self.request, "user", None)
