@@ -572,3 +572,8 @@ FEEDBACK_SURVEY_RATE = env("FEEDBACK_SURVEY_RATE", "30/hour")
 # the cost-of-service KPI multiplies TimeEntry.hours by it. RateCard.labour_rate is the price
 # charged to customers, not this. 0 (time counts as nothing) until finance sets it.
 ANALYTICS_HOURLY_COST = Decimal(env("ANALYTICS_HOURLY_COST", "0"))
+
+# issue 12 intake
+# Requests an integration account (call centre, WeChat bridge) may send to the inbound intake
+# API per period, counted per account ("120/minute"; second, minute, hour or day).
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["intake"] = env("INTAKE_RATE", "120/minute")
