@@ -364,3 +364,17 @@ def test_the_intake_account_command_makes_a_token_only_service_user(api, company
     again = io.StringIO()
     call_command("intake_account", "callcentre", stdout=again)
     assert again.getvalue().strip() == token
+
+
+def test_anonymising_the_request_erases_the_callers_wechat_id(api, callcentre, clock):
+    import datetime
+
+    from medservice.core.anonymisation import record_anonymise
+
+    response = call(api, callcentre, channel="wechat", caller_wechat_id="wxid_li_2026")
+    assert response.status_code == 201, response.json()
+    ticket = Ticket.objects.get()
+    outcome = record_anonymise(ticket, today=datetime.date(2040, 1, 1))
+    assert outcome.skipped == "", outcome
+    assert IntakeReference.objects.get().caller_wechat_id == ""
+    assert IntakeReference.objects.get().external_id == "CALL-20260302-0001"
