@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import getpass
+import grp
 import imaplib
 import os
 import pwd
@@ -108,19 +109,19 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _accounts() -> tuple[str, str, int, int]:
-    """(login user, internal user, mail uid, mail gid). As root, Dovecot runs its parts as its
-    own users (the package creates dovenull and dovecot) and the mail as nobody; as anyone
-    else, everything runs as that user."""
+def _accounts() -> tuple[str, str, str, int, int]:
+    """(login user, internal user, internal group, mail uid, mail gid). As root, Dovecot runs
+    its parts as its own users (the package creates dovenull and dovecot) and the mail as
+    nobody; as anyone else, everything runs as that user and group."""
     if os.geteuid() == 0:
         nobody = pwd.getpwnam("nobody")
-        return "dovenull", "dovecot", nobody.pw_uid, nobody.pw_gid
+        return "dovenull", "dovecot", "dovecot", nobody.pw_uid, nobody.pw_gid
     me = getpass.getuser()
-    return me, me, os.getuid(), os.getgid()
+    return me, me, grp.getgrgid(os.getgid()).gr_name, os.getuid(), os.getgid()
 
 
 def _configuration(root: Path, port: int) -> str:
-    login_user, internal_user, uid, gid = _accounts()
+    login_user, internal_user, internal_group, uid, gid = _accounts()
     return f"""\
 protocols = imap
 listen = 127.0.0.1
@@ -134,6 +135,7 @@ mail_location = maildir:{root}/mail/%u
 first_valid_uid = 1
 default_login_user = {login_user}
 default_internal_user = {internal_user}
+default_internal_group = {internal_group}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {root}/passwd
@@ -197,7 +199,7 @@ def dovecot() -> Iterator[Dovecot]:
 
 
 def _served(binary: str, root: Path) -> Iterator[Dovecot]:
-    _login, _internal, uid, gid = _accounts()
+    *_users, uid, gid = _accounts()
     for name in ("run", "state", "mail"):
         (root / name).mkdir()
     os.chown(root / "mail", uid, gid)
