@@ -43,6 +43,16 @@ system-packages:
 	    echo "MedService needs CJK fonts for PDFs. Run: sudo apt-get install -y fonts-noto-cjk fontconfig"; exit 1; \
 	  fi; \
 	fi
+# issue 12 intake: the e-mail intake tests read a real IMAP server (Dovecot, started per test).
+	@if [ ! -x /usr/sbin/dovecot ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Dovecot for the IMAP intake tests (dovecot-imapd)..."; \
+	    (apt-get install -y -qq dovecot-imapd >/dev/null 2>&1 || \
+	     (apt-get update -qq && apt-get install -y -qq dovecot-imapd >/dev/null)) ; \
+	  else \
+	    echo "The IMAP intake tests need Dovecot (they skip without it). Run: sudo apt-get install -y dovecot-imapd"; \
+	  fi; \
+	fi
 
 # Debian's Chromium drives the browser tests (Playwright's own browser download is not used).
 browser-packages:

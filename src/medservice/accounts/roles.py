@@ -681,6 +681,14 @@ for _role, _patterns in SPOT_CHECKS_ROLE_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_patterns]
 
 
+# issue 12 intake
+# An integration account (a call centre, a WeChat bridge) is a service user that only registers
+# requests through POST /api/v1/intake/tickets/ with its token; it reads nothing else. Created
+# with `medservice intake-account NAME`.
+INTEGRATION_ROLE = "integration"
+ROLE_PERMISSIONS[INTEGRATION_ROLE] = ["tickets.add_ticket_via_integration"]
+
+
 def permissions_matching(patterns: list[str], permissions: list[Permission]) -> list[Permission]:
     chosen = []
     for permission in permissions:

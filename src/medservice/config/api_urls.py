@@ -18,6 +18,7 @@ from medservice.inventory.api.urls import register as register_inventory
 from medservice.maintenance.api.urls import register as register_maintenance
 from medservice.quality.api.urls import register as register_quality
 from medservice.returns.api.urls import register as register_returns
+from medservice.tickets.api.urls import extra_urlpatterns as tickets_extra_urlpatterns
 from medservice.tickets.api.urls import register as register_tickets
 from medservice.training.api.urls import register as register_training
 from medservice.work_orders.api.urls import register as register_work_orders
@@ -50,5 +51,7 @@ urlpatterns = [
     *feedback_extra_urlpatterns(),
     # Issue 11: the KPI figures and their records.
     *analytics_extra_urlpatterns(),
+    # Issue 12 intake: call centres and WeChat bridges register requests.
+    *tickets_extra_urlpatterns(),
     *router.urls,
 ]

@@ -578,3 +578,8 @@ ANALYTICS_HOURLY_COST = Decimal(env("ANALYTICS_HOURLY_COST", "0"))
 ANALYTICS_SNAPSHOT_MAX_AGE = int(env("ANALYTICS_SNAPSHOT_MAX_AGE", "900"))
 # How long one run of that job may spend recomputing before it leaves the rest to the next.
 ANALYTICS_SNAPSHOT_BUDGET = int(env("ANALYTICS_SNAPSHOT_BUDGET", "240"))
+
+# issue 12 intake
+# Requests an integration account (call centre, WeChat bridge) may send to the inbound intake
+# API per period, counted per account ("120/minute"; second, minute, hour or day).
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["intake"] = env("INTAKE_RATE", "120/minute")

@@ -37,6 +37,8 @@ class Channel(models.TextChoices):
     OPINION_BOOK = "opinion_book", _("Store opinion book")
     REGULATOR = "regulator", _("Regulator supervision phone")
     WALK_IN = "walk_in", _("Walk-in")
+    # issue 12 intake: requests a WeChat bridge forwards through the inbound intake API.
+    WECHAT = "wechat", _("WeChat")
 
 
 class Status(models.TextChoices):

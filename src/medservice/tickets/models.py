@@ -588,3 +588,45 @@ class RegulatorFeedback(AuditedModel):
 
     def __str__(self) -> str:
         return f"{self.ticket} {self.given_at:%Y-%m-%d}"
+
+
+class IntakeReference(AuditedModel):
+    """An outside system's own reference for a request it sent through the inbound intake API
+    (a call centre's call id, a WeChat bridge's message id): the same reference from the same
+    integration account is the same request, however often it is sent (issue 12 intake)."""
+
+    integration = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("integration account"),
+        on_delete=models.PROTECT, related_name="+",
+    )  # fmt: skip
+    external_id = models.CharField(_("external reference"), max_length=200)
+    # Empty only inside the transaction that registers the request: the reference is written
+    # first so that a second, concurrent delivery of it waits on the unique index.
+    ticket = models.OneToOneField(
+        Ticket, verbose_name=_("service request"), null=True, blank=True,
+        on_delete=models.CASCADE, related_name="intake_reference",
+    )  # fmt: skip
+    caller_wechat_id = EncryptedTextField(_("caller's WeChat id"), blank=True)
+
+    audit_personal = frozenset({"caller_wechat_id"})
+
+    class Meta:
+        verbose_name = _("intake reference")
+        verbose_name_plural = _("intake references")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "external_id"], name="unique_intake_reference"
+            )
+        ]
+        permissions = [
+            (
+                "add_ticket_via_integration",
+                _("Can register service requests through the inbound intake API"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+    def audit_subject(self) -> str:
+        return f"tickets.ticket:{self.ticket_id}"
