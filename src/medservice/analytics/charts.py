@@ -91,9 +91,12 @@ def stored_series(
     key = (f"analytics:chart:{name}:{audience_key(kpi_filter.user)}:"
            f"{filter_key(kpi_filter, language)}")  # fmt: skip
     stored = cache.get(key)
-    if stored is not None:
+    now = timezone.now()
+    # The age is checked here too, not only by the cache's expiry: Redis expires keys by its
+    # own clock, and a series must never be shown older than the promise on the page.
+    if stored is not None and (now - stored["computed_at"]).total_seconds() <= max_age:
         return stored["series"], stored["computed_at"]
-    computed_at = timezone.now()
+    computed_at = now
     series = compute()
     cache.set(key, {"series": series, "computed_at": computed_at}, max_age)
     return series, None
