@@ -77,22 +77,11 @@ def media(settings, tmp_path: Path) -> Path:
     return root
 
 
-@pytest.fixture
-def seeded(media: Path, company) -> dict[str, str]:
-    """The demo's master data (organisations, users, contacts, catalogue, training, installed
-    base, spare parts), plus uploaded files (binary, Chinese names, nested), all audited and
-    sealed. The later demo seeders need the reporting rules of a data migration, which the
-    flush after a transactional test removes."""
-    from django.db import transaction
-
-    from medservice.core.context import audit_context
-    from medservice.core.demo import SEEDERS
+def _upload_files(company: Any) -> dict[str, str]:
+    """Uploaded files (binary, Chinese names, nested) and the audited records that name them,
+    sealed into the chain; returns each file's SHA-256."""
     from tests.factories import UserFactory
 
-    with transaction.atomic(), audit_context(job="seed-demo"):
-        for seeder in sorted(SEEDERS.values(), key=lambda item: item.order):
-            if seeder.order < DEMO_SEED_BEFORE:
-                seeder.function()
     user = UserFactory(organization=company)
     contents = {
         "imports/2026/11/联系人.xlsx": b"PK\x03\x04" + bytes(range(256)) * 40,
@@ -109,6 +98,29 @@ def seeded(media: Path, company) -> dict[str, str]:
     contents[extra] = b"\xff\xd8\xff" * 999
     audit_seal_pending()
     return {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}
+
+
+@pytest.fixture
+def seeded(media: Path, company) -> dict[str, str]:
+    """The demo's master data (organisations, users, contacts, catalogue with its documents,
+    training, installed base, spare parts) and the uploads, all audited and sealed. The later
+    demo seeders need the reporting rules of a data migration, which the flush after a
+    transactional test removes."""
+    from django.db import transaction
+
+    from medservice.core.context import audit_context
+    from medservice.core.demo import SEEDERS
+
+    with transaction.atomic(), audit_context(job="seed-demo"):
+        for seeder in sorted(SEEDERS.values(), key=lambda item: item.order):
+            if seeder.order < DEMO_SEED_BEFORE:
+                seeder.function()
+    return _upload_files(company)
+
+
+@pytest.fixture
+def uploads(media: Path, company) -> dict[str, str]:
+    return _upload_files(company)
 
 
 def _storage_hashes(root: Path) -> dict[str, str]:
@@ -186,6 +198,7 @@ def _assert_round_trip(result: Any, seeded: dict[str, str], media: Path, restore
     assert restored_files == _storage_hashes(media)
     for name, digest in seeded.items():
         assert restored_files[name] == digest
+    assert any(name.startswith("documents/") for name in restored_files)  # the demo's files
 
 
 @sqlite_only
@@ -218,6 +231,20 @@ def test_sqlite_backup_restores_into_a_new_database_with_every_row_and_file(
         source.close()
         restored.close()
     _assert_round_trip(result, seeded, media, restored_media)
+
+    # Restoring again into the now filled database is refused; --force replaces it.
+    environment = {
+        "DATABASE_URL": f"sqlite:///{target}",
+        "MEDIA_ROOT": str(restored_media),
+        "MEDSERVICE_VAR_DIR": str(tmp_path / "restored"),
+        KEY_ENVIRONMENT: KEY,
+    }
+    again = _medservice(["restore", str(result.path)], environment)
+    assert again.returncode != 0
+    assert "The target database is not empty" in again.stderr
+    forced = _medservice(["restore", str(result.path), "--force"], environment)
+    assert forced.returncode == 0, forced.stderr
+    assert "Restore complete" in forced.stdout
 
 
 @pytest.fixture
@@ -292,6 +319,12 @@ def test_postgres_backup_restores_into_a_new_database_with_every_row_and_file(
     assert again.returncode != 0
     assert "not empty" in again.stderr
     assert "--force" in again.stderr
+    forced = _medservice(
+        ["restore", str(result.path), "--force"],
+        {"DATABASE_URL": url, "MEDIA_ROOT": str(restored_media), KEY_ENVIRONMENT: KEY},
+    )
+    assert forced.returncode == 0, forced.stderr
+    assert "Restore complete" in forced.stdout
 
 
 # --- Refusals -------------------------------------------------------------------------------
@@ -307,7 +340,7 @@ def _rewrite_archive(source: Path, target: Path, change: dict[str, bytes]) -> No
             copy.addfile(member, io.BytesIO(data))
 
 
-def test_a_tampered_file_is_refused_before_anything_is_loaded_and_named(seeded, tmp_path):
+def test_a_tampered_file_is_refused_before_anything_is_loaded_and_named(uploads, tmp_path):
     result = backup_create(tmp_path / "plain.tar.gz")
     name = "imports/2026/11/devices.csv"
     tampered = tmp_path / "tampered.tar.gz"
@@ -330,7 +363,7 @@ def test_a_tampered_file_is_refused_before_anything_is_loaded_and_named(seeded, 
         archive_unpack(damaged, tmp_path / "unpacked-2")
 
 
-def test_a_file_missing_from_the_manifest_or_the_archive_is_named(seeded, tmp_path):
+def test_a_file_missing_from_the_manifest_or_the_archive_is_named(uploads, tmp_path):
     result = backup_create(tmp_path / "plain.tar.gz")
     manifest = dict(result.manifest)
     manifest["files"] = [*manifest["files"], {"name": "ghost.pdf", "sha256": "0" * 64, "size": 1}]
@@ -340,7 +373,7 @@ def test_a_file_missing_from_the_manifest_or_the_archive_is_named(seeded, tmp_pa
         archive_unpack(edited, tmp_path / "unpacked")
 
 
-def test_a_wrong_or_missing_key_is_refused_clearly(seeded, tmp_path, monkeypatch):
+def test_a_wrong_or_missing_key_is_refused_clearly(uploads, tmp_path, monkeypatch):
     result = backup_create(tmp_path / "secret.tar.gz.enc", passphrase=KEY)
     with pytest.raises(BackupError, match=f"Wrong backup key: {KEY_ENVIRONMENT}"):
         archive_unpack(result.path, tmp_path / "a", passphrase="not the key")
@@ -359,7 +392,7 @@ def test_a_wrong_or_missing_key_is_refused_clearly(seeded, tmp_path, monkeypatch
     assert "Archive intact" in output.getvalue()
 
 
-def test_a_damaged_or_truncated_encrypted_archive_is_refused(seeded, tmp_path):
+def test_a_damaged_or_truncated_encrypted_archive_is_refused(uploads, tmp_path):
     result = backup_create(tmp_path / "secret.tar.gz.enc", passphrase=KEY)
     data = bytearray(result.path.read_bytes())
     flipped = tmp_path / "flipped.tar.gz.enc"
@@ -388,7 +421,7 @@ def test_the_encryption_streams_in_chunks_and_round_trips(tmp_path):
         assert DecryptingReader(sink, KEY).read() == plain[:size]
 
 
-def test_a_non_empty_target_database_is_refused(seeded, tmp_path):
+def test_a_non_empty_target_database_is_refused(uploads, tmp_path):
     result = backup_create(tmp_path / "plain.tar.gz")
     events = AuditEvent.objects.count()
     with pytest.raises(BackupError, match="The target database is not empty"):
@@ -400,7 +433,7 @@ def test_a_non_empty_target_database_is_refused(seeded, tmp_path):
         call_command("restore", str(result.path), stdout=output)
 
 
-def test_the_backup_command_writes_a_dated_archive_and_reports_it(seeded, tmp_path, monkeypatch):
+def test_the_backup_command_writes_a_dated_archive_and_reports_it(uploads, tmp_path, monkeypatch):
     monkeypatch.delenv(KEY_ENVIRONMENT, raising=False)
     with pytest.raises(CommandError, match="Encryption required"):
         call_command("backup", str(tmp_path), "--require-encryption", stdout=io.StringIO())
@@ -409,7 +442,7 @@ def test_the_backup_command_writes_a_dated_archive_and_reports_it(seeded, tmp_pa
     (archive,) = tmp_path.glob("medservice-*.tar.gz")
     assert f"Backup written: {archive}" in output.getvalue()
     assert "not encrypted" in output.getvalue()
-    assert sorted(storage_walk(default_storage)) == sorted(seeded)
+    assert sorted(storage_walk(default_storage)) == sorted(uploads)
 
 
 # --- Scheduled backups and retention --------------------------------------------------------
