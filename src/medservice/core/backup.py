@@ -260,7 +260,8 @@ def _sqlite_dump(alias: str, target: Path) -> dict[str, Any]:
     """SQLite's online backup API from a connection of our own into `target`; the facts are
     read from the copy, so they describe exactly what was copied."""
     name = str(connections[alias].settings_dict["NAME"])
-    source = sqlite3.connect(f"file:{name}?mode=ro", uri=True, timeout=30)
+    # A read-only URI (percent-encoded by as_uri, so any file name works).
+    source = sqlite3.connect(Path(name).resolve().as_uri() + "?mode=ro", uri=True, timeout=30)
     copy = sqlite3.connect(target)
     try:
         source.backup(copy)
