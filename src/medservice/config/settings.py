@@ -583,3 +583,15 @@ ANALYTICS_SNAPSHOT_BUDGET = int(env("ANALYTICS_SNAPSHOT_BUDGET", "240"))
 # Requests an integration account (call centre, WeChat bridge) may send to the inbound intake
 # API per period, counted per account ("120/minute"; second, minute, hour or day).
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["intake"] = env("INTAKE_RATE", "120/minute")
+
+# --- Backups (issue 12) ---
+# `medservice backup` / `medservice restore` (docs/operations.md, "Backups and restore"). The
+# job core.backup writes one archive a day into BACKUP_DIR while BACKUP_SCHEDULE is on, then
+# keeps the newest archive of each of the last 7 days, 4 weeks and 12 months and deletes the
+# other dated archives there. The archives are encrypted when MEDSERVICE_BACKUP_KEY is set in
+# the environment (read from the environment only, never stored in settings).
+BACKUP_DIR = Path(env("BACKUP_DIR", str(VAR_DIR / "backups")))
+BACKUP_SCHEDULE = env_bool("BACKUP_SCHEDULE", False)
+BACKUP_KEEP_DAILY = int(env("BACKUP_KEEP_DAILY", "7"))
+BACKUP_KEEP_WEEKLY = int(env("BACKUP_KEEP_WEEKLY", "4"))
+BACKUP_KEEP_MONTHLY = int(env("BACKUP_KEEP_MONTHLY", "12"))

@@ -532,53 +532,57 @@ class ChainReport:
         return self.first_broken_event_id is None and not self.problem
 
 
-def audit_verify_chain() -> ChainReport:
-    """Recompute the chain from the genesis; name the first event whose link is broken."""
+def audit_verify_chain(*, using: str = "default") -> ChainReport:
+    """Recompute the chain from the genesis; name the first event whose link is broken.
+    `using` names the database (a restore checks the database it restored into)."""
     previous = GENESIS_HASH
     expected_index = 1
     checked = 0
-    for seal in _seals_in_order():
+    for seal in _seals_in_order(using):
         event = seal.event
         if seal.chain_index != expected_index:
             return ChainReport(
                 checked,
-                _pending_count(),
+                _pending_count(using),
                 event.pk,
                 f"chain index {seal.chain_index} where {expected_index} was expected",
             )
         if seal.previous_hash != previous:
             return ChainReport(
                 checked,
-                _pending_count(),
+                _pending_count(using),
                 event.pk,
                 "previous hash does not match the preceding link",
             )
         if chain_hash(previous, event) != seal.hash:
             return ChainReport(
                 checked,
-                _pending_count(),
+                _pending_count(using),
                 event.pk,
                 "content does not match its hash (edited after sealing)",
             )
         previous = seal.hash
         expected_index += 1
         checked += 1
-    head = AuditChainHead.objects.filter(pk=1).first()
+    head = AuditChainHead.objects.using(using).filter(pk=1).first()
     if head is not None and (head.last_index != checked or head.last_hash != previous):
         return ChainReport(
             checked,
-            _pending_count(),
+            _pending_count(using),
             None,
             "the chain head does not match the last link (links removed)",
         )
-    return ChainReport(checked, _pending_count(), None, "")
+    return ChainReport(checked, _pending_count(using), None, "")
 
 
-def _seals_in_order() -> Iterator[AuditSeal]:
+def _seals_in_order(using: str = "default") -> Iterator[AuditSeal]:
     return (
-        AuditSeal.objects.select_related("event").order_by("chain_index").iterator(chunk_size=2000)
+        AuditSeal.objects.using(using)
+        .select_related("event")
+        .order_by("chain_index")
+        .iterator(chunk_size=2000)
     )
 
 
-def _pending_count() -> int:
-    return AuditEvent.objects.filter(seal__isnull=True).count()
+def _pending_count(using: str = "default") -> int:
+    return AuditEvent.objects.using(using).filter(seal__isnull=True).count()

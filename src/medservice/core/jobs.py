@@ -40,3 +40,13 @@ def anonymise_past_retention() -> dict[str, int]:
     from medservice.core.anonymisation import anonymise_due
 
     return anonymise_due().summary()
+
+
+@periodic_job("core.backup", every=datetime.timedelta(days=1), lease=datetime.timedelta(hours=6))
+def scheduled_backup() -> str | None:
+    """Daily while BACKUP_SCHEDULE is on: one archive into BACKUP_DIR, then retention
+    (BACKUP_KEEP_DAILY / WEEKLY / MONTHLY)."""
+    from medservice.core.backup import backup_scheduled
+
+    result = backup_scheduled()
+    return str(result.path) if result is not None else None
