@@ -111,12 +111,12 @@ def test_a_rolled_back_change_sends_nothing(receiver, integrator, agent, hospita
 
     subscribe(integrator, receiver.url)
 
-    class Undo(Exception):
+    class UndoError(Exception):
         pass
 
-    with pytest.raises(Undo), transaction.atomic():
+    with pytest.raises(UndoError), transaction.atomic():
         register_for(agent, hospital_a)
-        raise Undo
+        raise UndoError
     assert WebhookDelivery.objects.count() == 0
     assert receiver.received == []
 
