@@ -903,11 +903,13 @@ def _sweep_clock(
                     recipients=recipients, template=template, context={"report": report},
                     link=report_link(report),
                 )  # fmt: skip
-                _webhook_due(report, spec, stage)
+                _webhook_due(report, spec, stage, now)
             counts[count] += 1
 
 
-def _webhook_due(report: AdverseEventReport, spec: _Clock, stage: str) -> None:
+def _webhook_due(
+    report: AdverseEventReport, spec: _Clock, stage: str, now: datetime.datetime
+) -> None:
     """Tell the company's own integrations (never a customer's: adverse-event reports are
     internal records) that a legal clock reached a stage: warning (75% of the period), due_soon
     (24 hours left) or breached. No patient or reporter data, only ids, the rule and times."""
@@ -936,6 +938,7 @@ def _webhook_due(report: AdverseEventReport, spec: _Clock, stage: str) -> None:
             "due_at": isoformat(getattr(report, spec.due)),
         },
         organization=None,
+        occurred_at=now,
     )
 
 
