@@ -6,17 +6,19 @@ import pytest
 from freezegun import freeze_time
 
 from tests.integrations.factories import subscribe
-from tests.work_orders.conftest import (  # noqa: F401  (fixtures)
-    device,
-    engineer,
-    monitor_model,
-    product_line,
-    simulator,
-)
+from tests.work_orders import conftest as work_orders_fixtures
 from tests.work_orders.test_onsite_support import in_progress
 from tests.work_orders.test_onsite_workshop import finish
 
 pytestmark = pytest.mark.django_db
+
+# The work-orders tests' fixtures: a monitor model with its acceptance test, a device of
+# hospital A, an engineer certified for it and a calibrated simulator.
+product_line = work_orders_fixtures.product_line
+monitor_model = work_orders_fixtures.monitor_model
+device = work_orders_fixtures.device
+engineer = work_orders_fixtures.engineer
+simulator = work_orders_fixtures.simulator
 
 NOW = "2026-11-27 10:00:00+08:00"
 
