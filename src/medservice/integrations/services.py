@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import json
 import secrets
+import time
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -358,10 +359,17 @@ def _subscription_after_attempt(subscription_id: int, *, ok: bool, error: str) -
     )
 
 
+# One run of the retry job stops starting attempts after this long, well inside its 10-minute
+# lease: a few receivers that time out must not make two runs overlap.
+RETRY_RUN_BUDGET = datetime.timedelta(minutes=5)
+
+
 def deliveries_retry_due(*, now: datetime.datetime | None = None, limit: int = 200) -> int:
     """The periodic job: attempt every pending delivery whose next attempt is due (active
-    subscriptions only), oldest first; returns how many were attempted."""
+    subscriptions only), oldest first, within RETRY_RUN_BUDGET; returns how many were
+    attempted. What is left waits for the next run."""
     now = now or timezone.now()
+    stop_at = time.monotonic() + RETRY_RUN_BUDGET.total_seconds()
     due: Iterable[int] = (
         WebhookDelivery.objects.filter(
             state=DeliveryState.PENDING,
@@ -373,6 +381,8 @@ def deliveries_retry_due(*, now: datetime.datetime | None = None, limit: int = 2
     )
     attempted = 0
     for pk in list(due):
+        if time.monotonic() > stop_at:
+            break
         if delivery_attempt(delivery_id=pk) is not None:
             attempted += 1
     return attempted
