@@ -225,7 +225,11 @@ def event_publish(
     subscription is written and sent by a task. `organization` is the organisation the record
     belongs to (None: the company's own records)."""
     occurred_at = occurred_at or timezone.now()
-    transaction.on_commit(lambda: _publish_now(str(event_type), payload, organization, occurred_at))
+    # Robust: the business change is committed by then; a failure to queue its webhooks is
+    # logged and must not turn the user's completed action into an error page.
+    transaction.on_commit(
+        lambda: _publish_now(str(event_type), payload, organization, occurred_at), robust=True
+    )
 
 
 def _publish_now(
