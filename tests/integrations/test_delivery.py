@@ -262,3 +262,27 @@ def test_the_secret_is_stored_encrypted_and_kept_out_of_the_audit(integrator):
     assert "whsec_test-secret-2026" not in stored
     event = AuditEvent.objects.get(object_type="integrations.webhooksubscription")
     assert "secret" not in json.dumps(event.changes)
+
+
+def test_a_redirect_is_a_failed_attempt_not_followed(receiver, integrator):
+    # A receiver cannot bounce the request to an address the SSRF guard would refuse.
+    subscription = subscribe(integrator, receiver.url)
+    receiver.answers = [302]
+    with freeze_time(T0):
+        delivery = subscription_send_test(actor=integrator, subscription=subscription)
+    assert len(receiver.received) == 1
+    assert (delivery.state, delivery.last_status_code, delivery.next_attempt_at) == (
+        DeliveryState.PENDING,
+        302,
+        T0 + 60 * SECOND,
+    )
+
+
+def test_the_retries_run_every_minute_from_the_scheduler():
+    from medservice.core.scheduler import JOBS
+
+    job = JOBS["integrations.webhook-retries"]
+    assert (job.every, job.lease) == (
+        datetime.timedelta(minutes=1),
+        datetime.timedelta(minutes=10),
+    )
