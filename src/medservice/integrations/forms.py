@@ -76,14 +76,6 @@ class SubscriptionForm(_Bootstrap, forms.Form):
         }
 
 
-class DisableForm(_Bootstrap, forms.Form):
-    reason = forms.CharField(label=_("reason"), max_length=300)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.style()
-
-
 class DeliveryFilterForm(_Bootstrap, forms.Form):
     subscription = forms.ModelChoiceField(
         label=_("subscription"), queryset=WebhookSubscription.objects.none(), required=False
