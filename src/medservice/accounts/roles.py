@@ -688,6 +688,11 @@ for _role, _patterns in SPOT_CHECKS_ROLE_PERMISSIONS.items():
 INTEGRATION_ROLE = "integration"
 ROLE_PERMISSIONS[INTEGRATION_ROLE] = ["tickets.add_ticket_via_integration"]
 
+# issue 12 webhooks
+# The administrator keeps the outbound webhook subscriptions (receivers, secrets, events), sends
+# test events and redelivers; the auditor reads them and their delivery log through "*.view_*".
+ROLE_PERMISSIONS[Role.ADMINISTRATOR] = [*ROLE_PERMISSIONS[Role.ADMINISTRATOR], "integrations.*"]
+
 
 def permissions_matching(patterns: list[str], permissions: list[Permission]) -> list[Permission]:
     chosen = []

@@ -14,6 +14,7 @@ from medservice.customers.api.urls import register as register_customers
 from medservice.feedback.api.urls import extra_urlpatterns as feedback_extra_urlpatterns
 from medservice.feedback.api.urls import register as register_feedback
 from medservice.installed_base.api.urls import register as register_installed_base
+from medservice.integrations.api.urls import register as register_integrations
 from medservice.inventory.api.urls import register as register_inventory
 from medservice.maintenance.api.urls import register as register_maintenance
 from medservice.quality.api.urls import register as register_quality
@@ -28,6 +29,7 @@ for register in (
     register_core,
     register_accounts,
     register_customers,
+    register_integrations,
     register_catalog,
     register_installed_base,
     register_training,

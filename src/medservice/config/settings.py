@@ -595,3 +595,26 @@ BACKUP_SCHEDULE = env_bool("BACKUP_SCHEDULE", False)
 BACKUP_KEEP_DAILY = int(env("BACKUP_KEEP_DAILY", "7"))
 BACKUP_KEEP_WEEKLY = int(env("BACKUP_KEEP_WEEKLY", "4"))
 BACKUP_KEEP_MONTHLY = int(env("BACKUP_KEEP_MONTHLY", "12"))
+
+# --- Webhooks (issue 12) ---
+# The integrations app sits right after customers in the import order: the later domain apps
+# (tickets, work orders, quality) publish their events through it.
+INSTALLED_APPS.insert(INSTALLED_APPS.index("medservice.customers") + 1, "medservice.integrations")
+# Outbound webhooks (integrations app): each attempt waits this many seconds for an answer; a
+# failed delivery is retried after BASE × 2^(attempt − 1) seconds, at most MAX seconds apart,
+# up to MAX_ATTEMPTS attempts; a subscription is disabled (and its owner told) after
+# DISABLE_AFTER failed attempts in a row. Receivers on private, loopback or link-local
+# addresses are refused (SSRF) unless WEBHOOKS_ALLOW_PRIVATE is set (a receiver on the same
+# internal network; the tests' local receiver).
+WEBHOOKS_TIMEOUT_SECONDS = float(env("WEBHOOKS_TIMEOUT_SECONDS", "10"))
+WEBHOOKS_RETRY_BASE_SECONDS = int(env("WEBHOOKS_RETRY_BASE_SECONDS", "60"))
+WEBHOOKS_RETRY_MAX_SECONDS = int(env("WEBHOOKS_RETRY_MAX_SECONDS", str(6 * 3600)))
+WEBHOOKS_MAX_ATTEMPTS = int(env("WEBHOOKS_MAX_ATTEMPTS", "12"))
+WEBHOOKS_DISABLE_AFTER = int(env("WEBHOOKS_DISABLE_AFTER", "10"))
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", False)
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "WebhookEventTypeEnum": "medservice.integrations.choices.EventType",
+        "WebhookDeliveryStateEnum": "medservice.integrations.choices.DeliveryState",
+    }
+)

@@ -32,6 +32,8 @@ urlpatterns = [
     path("maintenance/", include("medservice.maintenance.urls")),
     path("feedback/", include("medservice.feedback.urls")),
     path("analytics/", include("medservice.analytics.urls")),
+    # Issue 12: the administrator's outbound webhook pages.
+    path("integrations/", include("medservice.integrations.urls")),
     # The customer portal and the public pages (fault report without login) of the tickets app.
     path("portal/", include(("medservice.tickets.portal", "portal"), namespace="portal")),
     path("report/", include(("medservice.tickets.public", "public"), namespace="public")),

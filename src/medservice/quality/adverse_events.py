@@ -36,6 +36,8 @@ from medservice.core.errors import (
 from medservice.core.notifications import notify
 from medservice.core.numbering import number_next
 from medservice.core.workflow import Transition, transition
+from medservice.integrations.choices import EventType
+from medservice.integrations.services import event_publish, isoformat
 from medservice.quality.choices import (
     ClockUnit,
     DeviceOrigin,
@@ -881,16 +883,16 @@ def _sweep_clock(
     for report in candidates:
         due = getattr(report, spec.due)
         if due <= now:
-            stages = [(spec.breached, breached, escalation, spec.counts[2])]
+            stages = [(spec.breached, breached, escalation, spec.counts[2], "breached")]
         else:
             stages = []
             warn_at = getattr(report, spec.warn)
             if warn_at is not None and warn_at <= now:
-                stages.append((spec.warned, warning, staff, spec.counts[0]))
+                stages.append((spec.warned, warning, staff, spec.counts[0], "warning"))
             day_before = getattr(report, spec.day_before)
             if day_before is not None and day_before <= now:
-                stages.append((spec.warned_day_before, due_soon, staff, spec.counts[1]))
-        for column, template, recipients, count in stages:
+                stages.append((spec.warned_day_before, due_soon, staff, spec.counts[1], "due_soon"))
+        for column, template, recipients, count, stage in stages:
             with transaction.atomic():
                 claimed = AdverseEventReport.objects.filter(
                     pk=report.pk, **{f"{spec.stopped}__isnull": True, f"{column}__isnull": True}
@@ -901,7 +903,43 @@ def _sweep_clock(
                     recipients=recipients, template=template, context={"report": report},
                     link=report_link(report),
                 )  # fmt: skip
+                _webhook_due(report, spec, stage, now)
             counts[count] += 1
+
+
+def _webhook_due(
+    report: AdverseEventReport, spec: _Clock, stage: str, now: datetime.datetime
+) -> None:
+    """Tell the company's own integrations (never a customer's: adverse-event reports are
+    internal records) that a legal clock reached a stage: warning (75% of the period), due_soon
+    (24 hours left) or breached. No patient or reporter data, only ids, the rule and times."""
+    rule = report.final_rule if spec is FINAL_CLOCK else report.rule
+    event_publish(
+        EventType.ADVERSE_EVENT_REPORT_DUE,
+        {
+            "adverse_event_report": {
+                "id": report.pk,
+                "number": report.number,
+                "kind": report.kind,
+                "status": report.status,
+                "market": report.market,
+                "outcome": report.outcome,
+                "group_event": report.group_event,
+                "quality_case": report.quality_case_id,
+                "device": report.device_id,
+                "device_model": report.device_model_id,
+                "awareness_at": isoformat(report.awareness_at),
+                "report_due_at": isoformat(report.report_due_at),
+                "final_due_at": isoformat(report.final_due_at),
+            },
+            "clock": "final" if spec is FINAL_CLOCK else "report",
+            "rule": rule.code if rule is not None else None,
+            "stage": stage,
+            "due_at": isoformat(getattr(report, spec.due)),
+        },
+        organization=None,
+        occurred_at=now,
+    )
 
 
 # --- Who sees them ----------------------------------------------------------------------------

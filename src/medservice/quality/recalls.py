@@ -48,6 +48,8 @@ from medservice.core.notifications import notify
 from medservice.core.numbering import number_next
 from medservice.core.workflow import Transition, allowed, transition
 from medservice.installed_base.choices import DeviceStatus
+from medservice.integrations.choices import EventType
+from medservice.integrations.services import event_publish, isoformat
 from medservice.quality.choices import (
     Disposition,
     RecallClass,
@@ -226,6 +228,61 @@ RECALL_TRANSITIONS: dict[str, Transition] = {
 ROW_ACTIONS = frozenset({"send-notice", "acknowledge", "dispose"})
 
 
+def _recall_transition(recall: Recall, name: str, **kwargs: Any) -> Recall:
+    """The workflow's transition of a recall; its progress goes to the webhooks after commit."""
+    locked = transition(recall, name, **kwargs)
+    _progress_publish(locked.pk, name)
+    return locked
+
+
+def _progress_publish(recall_pk: int, change: str) -> None:
+    # After commit, so the event carries the recall as the whole action left it (a decision's
+    # affected list, a closure's released hold), not as it was half-way.
+    transaction.on_commit(lambda: recall_progress_publish(recall_pk, change))
+
+
+def recall_progress_publish(recall_pk: int, change: str) -> None:
+    """Publish "recall.progress" to the company's own webhook subscriptions (recalls are
+    internal quality records; customers receive the notices themselves): the recall's state,
+    its legal due times and the counts of devices and recipients — no names or contacts."""
+    recall = Recall.objects.get(pk=recall_pk)
+    progress = recall_progress(recall)
+    event_publish(
+        EventType.RECALL_PROGRESS,
+        {
+            "recall": {
+                "id": recall.pk,
+                "number": recall.number,
+                "kind": recall.kind,
+                "status": recall.status,
+                "recall_class": recall.recall_class,
+                "device_model": recall.device_model_id,
+                "batch_number": recall.batch_number,
+                "serial_from": recall.serial_from,
+                "serial_to": recall.serial_to,
+                "decided_at": isoformat(recall.decided_at),
+                "notify_due_at": isoformat(recall.notify_due_at),
+                "filing_due_at": isoformat(recall.filing_due_at),
+                "filed_at": isoformat(recall.filed_at),
+                "ended_at": isoformat(recall.ended_at),
+                "summary_due_at": isoformat(recall.summary_due_at),
+                "closed_at": isoformat(recall.closed_at),
+            },
+            "change": change,
+            "progress": {
+                "devices_total": progress.devices_total,
+                "devices_done": progress.devices_done,
+                "recipients_total": progress.recipients_total,
+                "recipients_notified": progress.recipients_notified,
+                "recipients_acknowledged": progress.recipients_acknowledged,
+                "by_disposition": dict(sorted(progress.by_disposition.items())),
+                "percent": str(progress.percent),
+            },
+        },
+        organization=None,
+    )
+
+
 def recall_actions_allowed(recall: Recall, user: Any) -> list[str]:
     return [
         name
@@ -342,7 +399,7 @@ def recall_cancel(*, actor: Any, recall: Recall, reason: str) -> Recall:
             _("Say why the recall is cancelled."), fields={"reason": [_("Required.")]}
         )
     with transaction.atomic():
-        return transition(
+        return _recall_transition(
             recall, "cancel", transitions=RECALL_TRANSITIONS, actor=actor, reason=reason.strip(),
             changes={"cancel_reason": reason.strip()},
         )  # fmt: skip
@@ -389,7 +446,7 @@ def recall_decide(
     problems.raise_if_any(_("The recall was not decided."))
     with transaction.atomic():
         due = recall_due_times(decided_at, recall.recall_class)
-        recall = transition(
+        recall = _recall_transition(
             recall, "decide", transitions=RECALL_TRANSITIONS, actor=actor,
             changes={
                 "decided_at": decided_at, "decided_by": actor,
@@ -598,6 +655,7 @@ def recall_notice_send(
             if recipient.notified_at is None:
                 recipient.notified_at = now
                 recipient.save(update_fields=["notified_at", "updated_at"])
+        _progress_publish(recipient.recall_id, "notice-sent")
     return notice
 
 
@@ -660,6 +718,7 @@ def recall_acknowledge(
             setattr(recipient, name, value)
         with audit_context(actor=actor, action="acknowledge"):
             recipient.save()
+        _progress_publish(recipient.recall_id, "acknowledged")
     return recipient
 
 
@@ -741,6 +800,7 @@ def recall_device_dispose(
         entry.disposition_note = note
         with audit_context(actor=actor, action="dispose"):
             entry.save()
+        _progress_publish(recall.pk, "disposed")
     return entry
 
 
@@ -790,7 +850,7 @@ def recall_record_filing(
         if filed_at < locked.decided_at:
             message = _("The filing cannot be before the recall was decided.")
             raise InvalidInputError(message, fields={"filed_at": [message]})
-        return transition(
+        return _recall_transition(
             locked, "record-filing", transitions=RECALL_TRANSITIONS, actor=actor,
             changes={"filed_at": filed_at, "filing_reference": reference.strip()[:100]},
         )  # fmt: skip
@@ -821,7 +881,7 @@ def recall_check_effectiveness(
             changes["ended_at"] = checked_at
             changes["summary_due_at"] = due
             changes["summary_due_unconfirmed"] = bool(unconfirmed)
-        recall = transition(
+        recall = _recall_transition(
             locked, "check-effectiveness", transitions=RECALL_TRANSITIONS, actor=actor,
             changes=changes,
         )  # fmt: skip
@@ -851,7 +911,7 @@ def recall_record_summary(
         if submitted_at < locked.ended_at:
             message = _("The summary report cannot be submitted before the recall ended.")
             raise InvalidInputError(message, fields={"submitted_at": [message]})
-        return transition(
+        return _recall_transition(
             locked, "record-summary", transitions=RECALL_TRANSITIONS, actor=actor,
             changes={
                 "summary_submitted_at": submitted_at, "summary_reference": reference.strip()[:100],
@@ -870,7 +930,7 @@ def recall_close(*, actor: Any, recall: Recall, password: str, note: str = "") -
             _("Re-enter your password to sign."), fields={"password": [_("Required.")]}
         )
     with transaction.atomic():
-        recall = transition(
+        recall = _recall_transition(
             recall, "close", transitions=RECALL_TRANSITIONS, actor=actor,
             changes={"closed_at": timezone.now(), "closed_by": actor},
         )  # fmt: skip

@@ -20,6 +20,7 @@ from medservice.core.notifications import notify
 from medservice.core.numbering import number_next
 from medservice.core.workflow import allowed as workflow_allowed
 from medservice.core.workflow import transition as workflow_transition
+from medservice.integrations.choices import EventType as WebhookEvent
 from medservice.tickets import sla
 from medservice.tickets.choices import (
     NUMBER_PREFIX,
@@ -38,6 +39,7 @@ from medservice.tickets.events import (
     ticket_closed,
     ticket_quality_flagged,
     ticket_resolution_needs_work,
+    ticket_webhook_publish,
 )
 from medservice.tickets.models import (
     QualityIntake,
@@ -148,7 +150,19 @@ def _transition(
         reason=reason,
         changes=changes,
     )
+    if before and locked.status != before:
+        _webhook_state_changed(locked, before, action)
     return locked, before or ""
+
+
+def _webhook_state_changed(ticket: Ticket, before: str, action: str) -> None:
+    ticket_webhook_publish(
+        WebhookEvent.TICKET_STATE_CHANGED,
+        ticket,
+        from_status=before,
+        to_status=ticket.status,
+        action=action,
+    )
 
 
 def _save_due_fields(ticket: Ticket, *, actor: Any, reason: str = "") -> None:
@@ -350,6 +364,7 @@ def ticket_register(
             )
         sla.clocks_start_at_receipt(ticket)
         ticket.save(update_fields=[*list(sla.DUE_FIELD.values()), "next_due_at"])
+        ticket_webhook_publish(WebhookEvent.TICKET_CREATED, ticket)
         if auto_assign and ticket.owner_id is None:
             _auto_assign(ticket, actor=actor)
         customer_message(ticket, event="registered")
@@ -1014,6 +1029,7 @@ def ticket_resume_for_customer(*, ticket: Ticket, actor: Any) -> Ticket:
         locked.wait_reason, locked.wait_note, locked.status_before_wait = "", "", ""
         with audit_context(actor=actor, action="resume"):
             locked.save()
+        _webhook_state_changed(locked, before, "resume")
         _state_changed(locked, before, actor, _("The customer answered."), customer_visible=True)
         _after_state_change(locked, actor=actor, at=now)
         if locked.owner_id:
@@ -1213,6 +1229,7 @@ def resolution_reminders_and_auto_close(*, now: datetime.datetime | None = None)
             ticket.closed_at = now
             ticket.confirmation_method = ConfirmationMethod.AUTOMATIC
             ticket.save()
+            _webhook_state_changed(ticket, Status.RESOLVED, "auto-close")
             _state_changed(
                 ticket,
                 Status.RESOLVED,

@@ -20,7 +20,10 @@ from django.utils.translation import gettext as _
 from medservice.accounts.choices import Role
 from medservice.core.context import audit_context
 from medservice.core.notifications import notify
+from medservice.integrations.choices import EventType as WebhookEvent
+from medservice.integrations.services import isoformat
 from medservice.tickets.choices import SlaTarget, TimelineKind
+from medservice.tickets.events import ticket_webhook_publish
 from medservice.tickets.models import TicketClock
 
 BATCH = 500
@@ -134,6 +137,14 @@ def _breached(clock: TicketClock, managers: list[Any]) -> None:
         text=_("%(target)s breached: it was due %(due)s; escalated to the service manager.")
         % {"target": target, "due": timezone.localtime(clock.due_at).strftime("%Y-%m-%d %H:%M")},
         data={"target": clock.target, "event": "breached", "cycle": clock.cycle},
+    )
+    ticket_webhook_publish(
+        WebhookEvent.TICKET_SLA_BREACHED,
+        ticket,
+        target=clock.target,
+        cycle=clock.cycle,
+        due_at=isoformat(clock.due_at),
+        breached_at=isoformat(clock.breached_at),
     )
     notify(
         recipients=_recipients(clock, managers),

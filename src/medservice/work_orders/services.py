@@ -48,6 +48,7 @@ from medservice.work_orders.choices import (
     WorkOrderSource,
     WorkOrderStatus,
 )
+from medservice.work_orders.events import work_order_completed_publish
 from medservice.work_orders.models import (
     FeeItem,
     Quote,
@@ -997,6 +998,7 @@ def work_order_complete(
         _device_after_service(work_order, actor=actor, day=timezone.localdate(now))
         report_create(actor=actor, work_order=work_order, language=language)
         _ticket_after_completion(work_order, actor=actor)
+        work_order_completed_publish(work_order)
         pk = work_order.pk
         transaction.on_commit(lambda: _completed_event(pk))
     return work_order
