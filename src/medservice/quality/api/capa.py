@@ -181,6 +181,8 @@ def capa_viewset() -> type:
         status, kind. Actions: record-root-cause, add-action, complete-action,
         submit-verification, verify, close (the quality manager's password), cancel."""
 
+        transitions = services.TRANSITIONS
+
         def get_queryset(self) -> Any:
             return super().get_queryset().prefetch_related("actions").select_related("source_type")
 
