@@ -141,7 +141,9 @@ def expected_endpoint_status(role: str, endpoint: Endpoint) -> str:
 def outcome(status_code: int) -> str:
     if status_code in (403, 404, 200):
         return str(status_code)
-    return "allowed" if status_code in (201, 400, 409) else f"unexpected {status_code}"
+    # 405: POST exists for the record's actions only; the permission check, which runs before
+    # the method is looked at, let the role through.
+    return "allowed" if status_code in (201, 400, 405, 409) else f"unexpected {status_code}"
 
 
 @pytest.mark.django_db
@@ -164,7 +166,9 @@ def test_each_role_gets_from_each_endpoint_what_its_permissions_give(role):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("prefix", [prefix for prefix, _viewset in router_registry()])
+@pytest.mark.parametrize(
+    "prefix", [prefix for prefix, viewset in router_registry() if hasattr(viewset, "list")]
+)
 def test_no_endpoint_answers_a_caller_without_a_token(prefix):
     # given no credentials; when the list is asked for; then it is refused as unauthenticated
     response = Api().anonymous().get(f"/api/v1/{prefix}/")

@@ -30,12 +30,14 @@ class ResourceViewSet(viewsets.ModelViewSet):
         """Refuse a workflow action to a role lacking its permission (403 before 400)."""
         if not self.transitions or self.request.method != "POST" or not self.action:
             return
-        transition = self.transitions.get(self.action.replace("_", "-"))
+        # The action's URL name is the transition's (a method may be named otherwise, as
+        # `dispatch_engineer` serves …/dispatch/ beside the view's own `dispatch`).
+        handler = getattr(self, self.action, None)
+        name = getattr(handler, "url_path", "") or self.action.replace("_", "-")
+        transition = self.transitions.get(name)
         if transition is None or self.request.user.has_perm(transition.permission):
             return
-        raise PermissionDeniedError(
-            _("You may not “%(action)s”.") % {"action": transition.label}
-        )
+        raise PermissionDeniedError(_("You may not “%(action)s”.") % {"action": transition.label})
 
     def get_queryset(self) -> Any:
         return self.resource.queryset_for(self.request.user).order_by(
