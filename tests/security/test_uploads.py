@@ -219,3 +219,28 @@ def test_a_downloaded_ticket_file_carries_the_file_headers_end_to_end(api, agent
     )
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Security-Policy"].endswith("; sandbox")
+
+
+@pytest.mark.django_db
+def test_a_supplier_licence_scan_is_checked_like_any_upload(api, company):
+    from tests.catalog.factories import SupplierFactory
+
+    # given quality staff filing a supplier's licence through the API
+    supplier = SupplierFactory()
+    client = api.as_user(user_with_role(Role.QUALITY_STAFF, company))
+
+    # when the "scan" is an HTML page
+    response = client.post(
+        "/api/v1/supplier-licences/",
+        {
+            "supplier": supplier.pk,
+            "kind": "operation_permit",
+            "number": "沪药监械经营许20210001号",
+            "file": SimpleUploadedFile("licence.pdf", HTML, content_type="application/pdf"),
+        },
+        format="multipart",
+    )
+
+    # then it is refused, naming the field
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["file"]
