@@ -156,7 +156,7 @@ def test_an_html_file_is_served_as_a_download_in_a_sandbox():
     assert response["Content-Disposition"] == 'attachment; filename="page.html"'
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Security-Policy"] == (
-        "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; "
+        "default-src 'none'; img-src 'self' data:; "
         "frame-ancestors 'self'; base-uri 'none'; form-action 'none'; sandbox"
     )
 

@@ -92,7 +92,7 @@ class UserPreferencesMiddleware:
 # framed by nothing else (an uploaded HTML or SVG opened in the browser cannot run a script in
 # the site's origin). PDFs are left unsandboxed: browsers refuse to show a sandboxed PDF.
 FILE_CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; "
+    "default-src 'none'; img-src 'self' data:; "
     "frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
 )
 
