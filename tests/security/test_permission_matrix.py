@@ -26,12 +26,14 @@ from medservice.accounts.roles import ROLE_PERMISSIONS, permissions_matching
 from medservice.core.api.permissions import ModelPermissions
 from medservice.core.api.viewsets import ResourceViewSet
 from medservice.core.workflow import Transition
+from medservice.quality.accidents import TRANSITIONS as ACCIDENT_TRANSITIONS
 from medservice.quality.capa import TRANSITIONS as CAPA_TRANSITIONS
 from medservice.returns.workflow import TRANSITIONS as RETURN_TRANSITIONS
 from medservice.tickets.workflow import TRANSITIONS as TICKET_TRANSITIONS
 from medservice.work_orders.workflow import TRANSITIONS as WORK_ORDER_TRANSITIONS
 from tests.conftest import Api
 from tests.factories import CompanyFactory, DistributorFactory, OrganizationFactory, user_with_role
+from tests.quality.factories_accidents import accident_recorded
 from tests.quality.factories_capa import CapaFactory
 from tests.returns.factories import ReturnRequestFactory
 from tests.tickets.factories import TicketFactory
@@ -207,6 +209,15 @@ WORKFLOWS = [
     # A CAPA is the company's own record: no customer or distributor scope applies.
     Workflow(
         "capas", CAPA_TRANSITIONS, lambda organization: CapaFactory(), organization_scoped=False
+    ),
+    # So is a quality accident, recorded by quality staff through the service.
+    Workflow(
+        "quality-accidents",
+        ACCIDENT_TRANSITIONS,
+        lambda organization: accident_recorded(
+            actor=user_with_role(Role.QUALITY_STAFF, CompanyFactory(name="质量部"))
+        ),
+        organization_scoped=False,
     ),
 ]
 
