@@ -222,6 +222,14 @@ WORKFLOWS = [
 ]
 
 
+def refused_up_front(workflow: Workflow) -> list[str]:
+    """The actions the viewset refuses by role before reading the input: its transitions table.
+    One the viewset leaves out (a CAPA action's owner completes it without any CAPA
+    permission) is decided per person by its service, after the input; its tests are the app's."""
+    viewset = dict(router_registry())[workflow.prefix]
+    return [name for name in workflow.transitions if name in (viewset.transitions or {})]
+
+
 def action_cases() -> list[Any]:
     return [
         pytest.param(workflow, role, id=f"{workflow}-{role}")
@@ -257,7 +265,7 @@ def test_each_role_may_take_exactly_the_workflow_actions_its_permissions_give(wo
     differences = {}
     for outsider, user in users.items():
         client = Api().as_user(user)
-        for name in workflow.transitions:
+        for name in refused_up_front(workflow):
             response = client.post(
                 f"/api/v1/{workflow.prefix}/{record.pk}/{name}/", {}, format="json"
             )
