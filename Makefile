@@ -11,7 +11,7 @@ CJK_FONT_CHECK := fc-list :lang=zh 2>/dev/null | grep -q .
 # WeasyPrint (service reports) draws text with Pango.
 PANGO_CHECK := ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0
 
-.PHONY: run test setup system-packages browser-packages lint format migrations-check schemathesis clean
+.PHONY: run test setup system-packages browser-packages lint format migrations-check schemathesis audit clean
 
 $(UV):
 	@$(PYTHON) -m pip install --quiet --user uv 2>/dev/null || $(PYTHON) -m pip install --quiet uv || \
@@ -73,7 +73,7 @@ run: setup
 	@echo "  MedService: http://127.0.0.1:$(PORT)/   (API docs: http://127.0.0.1:$(PORT)/api/v1/docs/)"
 	@echo "  Demo logins (password for all: demo-pass-2026):"
 	@echo "    admin  manager  agent  engineer  dist_engineer  quality  qa_manager"
-	@echo "    warehouse  finance  store  auditor  customer"
+	@echo "    warehouse  finance  store  auditor  customer  secadmin  auditadmin"
 	@echo "  Ctrl-C stops the web server, the worker and the scheduler."
 	@echo ""
 	@MEDSERVICE_DEMO=1 PORT=$(PORT) exec $(BIN)/medservice serve --port $(PORT)
@@ -94,6 +94,11 @@ migrations-check: $(BIN)/medservice
 
 schemathesis: $(BIN)/medservice
 	@bash scripts/schemathesis.sh
+
+# issue 12 security: pip-audit over uv.lock; fails on a known vulnerability, reports (and
+# passes) when the vulnerability service cannot be reached.
+audit: $(BIN)/medservice
+	@bash scripts/audit.sh
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

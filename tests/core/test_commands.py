@@ -99,7 +99,7 @@ def test_seed_demo_loads_one_user_per_role_and_a_second_run_adds_nothing():
     call_command("seed_demo")
     assert (User.objects.count(), Organization.objects.count()) == counts
     # One user per role, plus the store staff of a customer store (the opinion-book demo).
-    assert counts == (13, 10)
+    assert counts == (15, 10)
     customer = User.objects.get(username="customer")
     assert (customer.organization.name, customer.check_password("demo-pass-2026")) == (
         "市第一人民医院",

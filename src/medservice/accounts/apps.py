@@ -10,6 +10,8 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_sync_roles, dispatch_uid="medservice-roles-sync")
+        # issue 12 security: the retention check and the security-log pruning job register.
+        from medservice.accounts import checks, tasks  # noqa: F401
 
 
 def _sync_roles(sender: AppConfig, **kwargs: object) -> None:

@@ -17,3 +17,7 @@ class Role(models.TextChoices):
     STORE_STAFF = "store_staff", _("Store staff")
     AUDITOR = "auditor", _("Auditor")
     CUSTOMER_USER = "customer_user", _("Customer user")
+    # 等保 2.0 (issue 12): the administrator above is the system administrator; accounts and
+    # roles, and reading the audit trail, are two other people's jobs.
+    SECURITY_ADMINISTRATOR = "security_administrator", _("Security administrator")
+    AUDIT_ADMINISTRATOR = "audit_administrator", _("Audit administrator")

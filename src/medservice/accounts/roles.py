@@ -2,7 +2,8 @@
 synchronised after every migrate so a new app's models join the roles that need them.
 
 Entries are "app_label.codename" or patterns: "app_label.*" (all of an app), "*.view_*" (view
-everything). Later apps add their lines here.
+everything); an entry starting with "!" takes matching permissions away again ("!core.view_x").
+Later apps add their lines here.
 """
 
 from __future__ import annotations
@@ -693,12 +694,66 @@ ROLE_PERMISSIONS[INTEGRATION_ROLE] = ["tickets.add_ticket_via_integration"]
 # test events and redelivers; the auditor reads them and their delivery log through "*.view_*".
 ROLE_PERMISSIONS[Role.ADMINISTRATOR] = [*ROLE_PERMISSIONS[Role.ADMINISTRATOR], "integrations.*"]
 
+# issue 12 security
+# 等保 2.0 separates three administrators, none of whom can do another's job:
+# - the system administrator (Role.ADMINISTRATOR) keeps the configuration; it no longer manages
+#   accounts, roles or lockouts, nor reads the audit trail;
+# - the security administrator manages accounts, roles and lockouts (unlocking deletes the
+#   lockout record) and reads the security logs (sign-ins, failures), which it cannot change;
+# - the audit administrator reads the audit trail and the security logs and changes nothing.
+SECURITY_LOGS_READ = [
+    "axes.view_accesslog",
+    "axes.view_accessfailurelog",
+    "axes.view_accessattempt",
+]
+ACCOUNTS_ADMINISTRATION = [
+    "accounts.*",
+    "auth.*",
+    "authtoken.*",
+    "axes.delete_accessattempt",
+    *SECURITY_LOGS_READ,
+]
+AUDIT_TRAIL_READ = ["core.view_auditevent"]
+ROLE_PERMISSIONS[Role.ADMINISTRATOR] = [
+    *(
+        pattern
+        for pattern in ROLE_PERMISSIONS[Role.ADMINISTRATOR]
+        if pattern not in ("accounts.*", "auth.*", "authtoken.*", "axes.*")
+    ),
+    # Teams, dispatch and calendars still name people: the system administrator reads them and
+    # keeps the engineers' dispatch profiles.
+    "accounts.view_user",
+    "accounts.view_engineerprofile",
+    "accounts.add_engineerprofile",
+    "accounts.change_engineerprofile",
+    *(f"!{name}" for name in AUDIT_TRAIL_READ),
+]
+ROLE_PERMISSIONS[Role.SECURITY_ADMINISTRATOR] = [
+    *ACCOUNTS_ADMINISTRATION,
+    # Users belong to organisations: the security administrator picks them, changes none.
+    "customers.view_organization",
+    # Dispatch profiles are the system administrator's configuration, not an account matter.
+    "!accounts.add_engineerprofile",
+    "!accounts.change_engineerprofile",
+    "!accounts.delete_engineerprofile",
+]
+ROLE_PERMISSIONS[Role.AUDIT_ADMINISTRATOR] = [
+    *AUDIT_TRAIL_READ,
+    *SECURITY_LOGS_READ,
+    # Who an event's actor was.
+    "accounts.view_user",
+]
+
 
 def permissions_matching(patterns: list[str], permissions: list[Permission]) -> list[Permission]:
+    granted = [pattern for pattern in patterns if not pattern.startswith("!")]
+    withheld = [pattern[1:] for pattern in patterns if pattern.startswith("!")]
     chosen = []
     for permission in permissions:
         name = f"{permission.content_type.app_label}.{permission.codename}"
-        if any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns):
+        if any(fnmatch.fnmatchcase(name, pattern) for pattern in withheld):
+            continue
+        if any(fnmatch.fnmatchcase(name, pattern) for pattern in granted):
             chosen.append(permission)
     return chosen
 

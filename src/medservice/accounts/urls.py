@@ -10,12 +10,7 @@ urlpatterns = [
     path("preferences/", views.preferences, name="preferences"),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name="accounts/password_reset.html",
-            email_template_name="accounts/password_reset_email.txt",
-            subject_template_name="accounts/password_reset_subject.txt",
-            success_url=reverse_lazy("accounts:password-reset-sent"),
-        ),
+        views.PasswordResetView.as_view(success_url=reverse_lazy("accounts:password-reset-sent")),
         name="password-reset",
     ),
     path(

@@ -45,6 +45,24 @@ class LogoutView(auth_views.LogoutView):
     pass
 
 
+class PasswordResetView(auth_views.PasswordResetView):
+    """The public "forgot password" form, limited per address (issue 12 security): each post
+    may send an e-mail, so an unlimited form is a way to flood someone's mailbox."""
+
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if rate_limited(request, scope="password_reset"):
+            form = self.get_form()
+            form.add_error(
+                "email", _("Too many requests from this address. Wait a while and try again.")
+            )
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
+
+
 def lockout_message() -> str:
     minutes = round(float(settings.AXES_COOLOFF_TIME) * 60)
     return ngettext(

@@ -67,6 +67,19 @@ class SupplierLicenceForm(ResourceForm):
         super().__init__(*args, **kwargs)
         self.fields["supplier"].queryset = suppliers_visible_to(self.user)
 
+    def clean_file(self) -> Any:
+        """A licence scan is checked like any upload (issue 12 security)."""
+        from medservice.core.attachments import attachment_check
+        from medservice.core.errors import InvalidInputError
+
+        upload = self.cleaned_data.get("file")
+        if upload and hasattr(upload, "read") and not getattr(upload, "_committed", False):
+            try:
+                attachment_check(upload)
+            except InvalidInputError as error:
+                raise forms.ValidationError(error.message) from error
+        return upload
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         # Named on the field here, before the model's date constraint reports it unnamed.

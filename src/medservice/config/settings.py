@@ -618,3 +618,29 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "WebhookDeliveryStateEnum": "medservice.integrations.choices.DeliveryState",
     }
 )
+
+# --- Security (issue 12) ---
+# 等保 2.0: security logs (sign-ins, failed sign-ins, lockouts) are kept at least 180 days; the
+# job accounts.security-logs-prune deletes only older ones, and a system check refuses less.
+SECURITY_LOG_RETENTION_DAYS = int(env("SECURITY_LOG_RETENTION_DAYS", "190"))
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # failed sign-ins are security log entries too
+# No password, token, phone or ID number reaches a log handler (core/logfilters.py).
+LOGGING["filters"] = {"redact": {"()": "medservice.core.logfilters.RedactingFilter"}}
+for _handler in LOGGING["handlers"].values():
+    _handler["filters"] = [*_handler.get("filters", []), "redact"]
+# Uploaded files served back (attachments, media): only these types are shown in the browser;
+# anything else is downloaded (Content-Disposition: attachment), never rendered as a page.
+MEDSERVICE_INLINE_SAFE_TYPES = [
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/webp",
+    "application/pdf",
+]
+# Inside the content-policy middleware, so a file's own policy is the one it keeps.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("csp.middleware.CSPMiddleware") + 1,
+    "medservice.core.middleware.FileResponseSecurityMiddleware",
+)
+# The public "forgot password" form sends e-mail: 5 requests an hour per address.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["password_reset"] = env("PASSWORD_RESET_RATE", "5/hour")

@@ -423,6 +423,7 @@ def _finish(job: ImportJob, status: str, *, errors: list[dict[str, Any]]) -> Imp
 
 def import_start(*, actor: Any, kind: str, upload: Any, apply: bool) -> ImportJob:
     """Store the upload and queue the check (and import, when `apply`)."""
+    from medservice.core.attachments import spreadsheet_check
     from medservice.core.tasks import run_import
 
     spec = SPECS[kind]
@@ -430,6 +431,7 @@ def import_start(*, actor: Any, kind: str, upload: Any, apply: bool) -> ImportJo
         from django.core.exceptions import PermissionDenied
 
         raise PermissionDenied
+    spreadsheet_check(upload)  # issue 12 security: refused before anything is stored
     job = ImportJob.objects.create(
         kind=kind,
         file=upload,

@@ -86,3 +86,47 @@ class UserPreferencesMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+# A file served back is a file, never a page: a content policy that runs nothing and lets it be
+# framed by nothing else (an uploaded HTML or SVG opened in the browser cannot run a script in
+# the site's origin). PDFs are left unsandboxed: browsers refuse to show a sandboxed PDF.
+FILE_CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; img-src 'self' data:; "
+    "frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+)
+
+
+class FileResponseSecurityMiddleware:
+    """Files served back (attachments, uploads under MEDIA_URL, exports) are downloaded unless
+    their type is safe to show (MEDSERVICE_INLINE_SAFE_TYPES: images, PDF), are never
+    content-sniffed, and carry a restrictive content security policy of their own."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not is_file_response(request, response):
+            return response
+        content_type = response.get("Content-Type", "").split(";")[0].strip().lower()
+        safe_inline = content_type in getattr(settings, "MEDSERVICE_INLINE_SAFE_TYPES", [])
+        disposition = response.get("Content-Disposition", "")
+        if not safe_inline and not disposition.lower().startswith("attachment"):
+            rest = disposition.split(";", 1)[1].strip() if ";" in disposition else ""
+            response["Content-Disposition"] = "attachment" + (f"; {rest}" if rest else "")
+        response["X-Content-Type-Options"] = "nosniff"
+        sandbox = "" if content_type == "application/pdf" else "; sandbox"
+        response["Content-Security-Policy"] = FILE_CONTENT_SECURITY_POLICY + sandbox
+        return response
+
+
+def is_file_response(request: HttpRequest, response: HttpResponse) -> bool:
+    from django.http import FileResponse
+
+    media_url = getattr(settings, "MEDIA_URL", "") or ""
+    return (
+        isinstance(response, FileResponse)
+        or "Content-Disposition" in response
+        or (bool(media_url.startswith("/")) and request.path.startswith(media_url))
+    )

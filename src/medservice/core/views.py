@@ -437,6 +437,13 @@ class ImportUploadForm(forms.Form):
             raise forms.ValidationError(_("Upload a .xlsx or .csv file."))
         if upload.size > 20 * 1024 * 1024:
             raise forms.ValidationError(_("The file is larger than 20 MB; split it."))
+        from medservice.core.attachments import spreadsheet_check
+        from medservice.core.errors import InvalidInputError
+
+        try:
+            spreadsheet_check(upload)  # issue 12 security: the content, not only the name
+        except InvalidInputError as error:
+            raise forms.ValidationError(error.message) from error
         return upload
 
 

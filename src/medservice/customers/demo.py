@@ -43,7 +43,12 @@ USERS = [
     ("store", Role.STORE_STAFF, "吴", "店员", "own-store", "store@example.com"),
     ("auditor", Role.AUDITOR, "郑", "审计", "company", "auditor@example.com"),
     ("customer", Role.CUSTOMER_USER, "钱", "护士长", "hospital-1", "customer@example.com"),
+    # 等保 2.0: the security and audit administrators beside the (system) administrator.
+    ("secadmin", Role.SECURITY_ADMINISTRATOR, "冯", "安全员", "company", "secadmin@example.com"),
+    ("auditadmin", Role.AUDIT_ADMINISTRATOR, "韩", "审计员", "company", "auditadmin@example.com"),
 ]
+# The three administrators work in the admin site; business approvals stay with business roles.
+ADMIN_SITE_ROLES = {Role.ADMINISTRATOR, Role.SECURITY_ADMINISTRATOR, Role.AUDIT_ADMINISTRATOR}
 
 
 ORGANIZATION_DETAILS = {
@@ -122,8 +127,7 @@ def seed_organizations_and_users() -> None:
                 last_name=family,
                 email=email,
                 organization=by_key[organization_key],
-                # The administrator configures; business approvals stay with business roles.
-                is_staff=role == Role.ADMINISTRATOR,
+                is_staff=role in ADMIN_SITE_ROLES,
             )
             user.set_password(DEMO_PASSWORD)
             user.save()

@@ -265,6 +265,10 @@ def instrument_calibration_record(
                 recorded_by=actor,
             )
             if certificate:
+                # issue 12 security: a certificate is checked like any evidence upload.
+                from medservice.core.attachments import attachment_check
+
+                attachment_check(certificate, field="certificate")
                 calibration.certificate = certificate
             calibration.full_clean()
             calibration.save()

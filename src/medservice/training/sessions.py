@@ -218,6 +218,11 @@ def session_create(
                 % {"person": person},
             )
     problems.raise_if_any(_("The session cannot be planned as it is."))
+    if materials:
+        # issue 12 security: training materials are checked like any upload (PDF, photos, video).
+        from medservice.core.attachments import attachment_check
+
+        attachment_check(materials, field="materials")
     with transaction.atomic(), audit_context(actor=actor):
         session = TrainingSession(number=number_next(prefix=NUMBER_PREFIX), **fields)
         if materials:

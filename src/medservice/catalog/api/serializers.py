@@ -95,6 +95,18 @@ class SupplierLicenceSerializer(CatalogSerializer):
     status = serializers.CharField(read_only=True, help_text=STATUS_VALUES)
     scoped_relations: ClassVar[dict[str, Any]] = {"supplier": suppliers_visible_to}
 
+    def validate_file(self, value: Any) -> Any:
+        """A licence scan is checked like any upload (issue 12 security)."""
+        from medservice.core.attachments import attachment_check
+        from medservice.core.errors import InvalidInputError
+
+        if value:
+            try:
+                attachment_check(value)
+            except InvalidInputError as error:
+                raise serializers.ValidationError(error.message) from error
+        return value
+
     class Meta:
         model = SupplierLicence
         fields = [

@@ -4,15 +4,40 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from medservice.core.errors import PermissionDeniedError
 from medservice.core.registry import Resource
+from medservice.core.workflow import Transition
 
 
 class ResourceViewSet(viewsets.ModelViewSet):
     resource: Resource
+    # The app's workflow table, when its records have states: each POST action named like a
+    # transition is refused (403) for a role without the transition's permission as soon as the
+    # record is found, before its input is read, so a role learns nothing from validation.
+    transitions: dict[str, Transition] | None = None
+
+    def get_object(self) -> Any:
+        instance = super().get_object()  # out of scope: 404 first, whatever the role
+        self.transition_permission_check()
+        return instance
+
+    def transition_permission_check(self) -> None:
+        """Refuse a workflow action to a role lacking its permission (403 before 400)."""
+        if not self.transitions or self.request.method != "POST" or not self.action:
+            return
+        # The action's URL name is the transition's (a method may be named otherwise, as
+        # `dispatch_engineer` serves …/dispatch/ beside the view's own `dispatch`).
+        handler = getattr(self, self.action, None)
+        name = getattr(handler, "url_path", "") or self.action.replace("_", "-")
+        transition = self.transitions.get(name)
+        if transition is None or self.request.user.has_perm(transition.permission):
+            return
+        raise PermissionDeniedError(_("You may not “%(action)s”.") % {"action": transition.label})
 
     def get_queryset(self) -> Any:
         return self.resource.queryset_for(self.request.user).order_by(

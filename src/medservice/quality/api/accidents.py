@@ -122,6 +122,7 @@ RESPONSES = {
 
 def viewset_for(resource: Any) -> type:
     from medservice.core.api.viewsets import resource_viewset
+    from medservice.quality.accidents import TRANSITIONS as ACCIDENT_TRANSITIONS
 
     base = resource_viewset(resource)
 
@@ -129,6 +130,8 @@ def viewset_for(resource: Any) -> type:
         """Quality accidents (质量事故). Filters: status, severity, organization, device_model,
         batch_number, report_overdue. Each step is POST .../{id}/{action}/; a refused step
         answers 403 (role), 409 (state) or 400 (input) with the reason."""
+
+        transitions = ACCIDENT_TRANSITIONS
 
         def _answer(self, accident: QualityAccident) -> Response:
             accident = self.get_queryset().get(pk=accident.pk)

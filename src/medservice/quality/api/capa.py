@@ -181,6 +181,12 @@ def capa_viewset() -> type:
         status, kind. Actions: record-root-cause, add-action, complete-action,
         submit-verification, verify, close (the quality manager's password), cancel."""
 
+        # An action's owner completes it without any CAPA permission: the service decides
+        # complete-action by person, so only the other actions are refused up front.
+        transitions = {
+            name: rule for name, rule in services.TRANSITIONS.items() if name != "complete-action"
+        }
+
         def get_queryset(self) -> Any:
             return super().get_queryset().prefetch_related("actions").select_related("source_type")
 

@@ -248,11 +248,13 @@ def _row(queryset: Any, pk: int, field: str) -> Any:
 
 def recall_viewset(resource: Any) -> type:
     from medservice.core.api.viewsets import resource_viewset
+    from medservice.quality.recalls import RECALL_TRANSITIONS
 
     base = resource_viewset(resource)
 
     class RecallViewSet(base):  # type: ignore[misc, valid-type]
         permission_classes: ClassVar[list[Any]] = [InternalOnly]
+        transitions = RECALL_TRANSITIONS
 
         def _answer(self, recall: Recall) -> Response:
             recall.refresh_from_db()

@@ -66,11 +66,13 @@ def _location(pk: int, field: str = "location") -> Any:
 
 def viewset_for(resource: Any) -> type:
     from medservice.core.api.viewsets import resource_viewset
+    from medservice.returns.workflow import TRANSITIONS
 
     base = resource_viewset(resource)
 
     class ReturnViewSet(base):  # type: ignore[misc, valid-type]
         parser_classes = [JSONParser, MultiPartParser, FormParser]
+        transitions = TRANSITIONS
 
         def get_queryset(self) -> Any:
             return (

@@ -106,6 +106,8 @@ class TicketViewSetBase(resource_viewset(tickets)):  # type: ignore[misc]
     due time. Each workflow action is POST .../{id}/{action}/; a refused action answers 409
     (wrong state) or 400 (bad input) with the reason in the user's language."""
 
+    transitions = TRANSITIONS
+
     def get_queryset(self) -> Any:
         queryset = super().get_queryset().prefetch_related("clocks")
         if self.action == "list":

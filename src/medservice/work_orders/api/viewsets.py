@@ -16,6 +16,7 @@ from medservice.work_orders.api.serializers import WorkOrderSerializer
 
 def viewset_for(resource: Any) -> type:
     from medservice.core.api.viewsets import resource_viewset
+    from medservice.work_orders.workflow import TRANSITIONS
 
     base = resource_viewset(resource)
 
@@ -23,6 +24,8 @@ def viewset_for(resource: Any) -> type:
         """Work orders (维修工单 / 服务工单). Filters: status, kind, engineer, organization,
         device, ticket, mine. Each step is POST .../{id}/{action}/; a refused step answers 409
         (wrong state) or 400 (bad input) with the reason in the user's language."""
+
+        transitions = TRANSITIONS
 
         def get_queryset(self) -> Any:
             return super().get_queryset().prefetch_related("visits")
