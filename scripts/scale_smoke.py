@@ -36,6 +36,7 @@ import socket
 import subprocess
 import sys
 import time
+import traceback
 import urllib.parse
 import uuid
 from collections import Counter, defaultdict
@@ -90,6 +91,8 @@ def wait_for(what: str, probe: Callable[[], Any], timeout: float, every: float =
         stack.check_alive()
         try:
             result = probe()
+        except SmokeError:  # a signal stops the run, also while it waits
+            raise
         except Exception as error:  # the thing waited for may refuse until it is up
             result, last_error = None, f" (last error: {error})"
         if result:
@@ -225,6 +228,16 @@ def template_key() -> str:
     for path in files:
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def static_key() -> str:
+    """The packages and the project's own static files: collected again when either changes."""
+    digest = hashlib.sha256((ROOT / "uv.lock").read_bytes())
+    for path in sorted((ROOT / "src" / "medservice").glob("*/static/**/*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(ROOT)).encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -508,7 +521,7 @@ def main() -> int:
         SECRET_KEY=SECRET_KEY,
         MEDSERVICE_DEMO="1",
         MEDSERVICE_VAR_DIR=str(var),
-        STATIC_ROOT=str(WORK / "static"),  # kept between runs: collectstatic only adds changes
+        STATIC_ROOT=str(WORK / "static"),  # kept between runs (static_key)
         SECURE_HTTPS="0",
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SCHEDULER_TICK_SECONDS="1",
@@ -533,13 +546,17 @@ def main() -> int:
             stack.start(
                 "moto", [PYTHON, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port_s3)], env
             )
-            collect = subprocess.Popen(  # noqa: S603  (in parallel with the database: needs none)
-                [*manage, "collectstatic", "--no-input", "-v0"],
-                env=env,
-                cwd=ROOT,
-                stdout=stack.log("collectstatic").open("wb"),
-                stderr=subprocess.STDOUT,
-            )
+            static_stamp = WORK / "static" / f".collected-{static_key()}"
+            collect = None
+            if not static_stamp.exists():  # compressing every static file takes minutes
+                shutil.rmtree(WORK / "static", ignore_errors=True)
+                collect = subprocess.Popen(  # noqa: S603  (in parallel with the database)
+                    [*manage, "collectstatic", "--no-input", "-v0"],
+                    env=env,
+                    cwd=ROOT,
+                    stdout=stack.log("collectstatic").open("wb"),
+                    stderr=subprocess.STDOUT,
+                )
             wait_for(
                 f"moto's S3 server on {endpoint}",
                 lambda: requests.get(f"{endpoint}/moto-api/", timeout=1).ok,
@@ -547,10 +564,14 @@ def main() -> int:
             )
             s3.create_bucket(Bucket=bucket)
             database_create(server, name, env, s3, bucket)
-            check(
-                collect.wait(timeout=600) == 0,
-                f"collectstatic failed:\n{stack.tail('collectstatic')}",
-            )
+            if collect is not None:
+                check(
+                    collect.wait(timeout=600) == 0,
+                    f"collectstatic failed:\n{stack.tail('collectstatic')}",
+                )
+                static_stamp.touch()
+            else:
+                say("static files are current: collectstatic skipped")
             say(f"database {name}, bucket s3://{bucket} on {endpoint}, Redis {redis_url}")
             for number in (1, 2):
                 stack.start(f"scheduler-{number}", [*manage, "scheduler"], env)
@@ -619,10 +640,21 @@ def main() -> int:
         print(f"\nSCALE SMOKE FAILED: {failure}", file=sys.stderr, flush=True)
         print(f"(logs of every process: {LOGS})", file=sys.stderr, flush=True)
         return 1
+    except Exception as error:  # a service that is not there, a refused connection
+        traceback.print_exc()
+        print(f"\nSCALE SMOKE FAILED: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+        print(f"(logs of every process: {LOGS})", file=sys.stderr, flush=True)
+        return 1
     finally:
         stack.stop()
-        with contextlib.suppress(Exception):
-            database_drop(server, name)
+        for attempt in range(5):  # the stopped processes' connections may still be closing
+            try:
+                database_drop(server, name)
+                break
+            except Exception as error:
+                if attempt == 4:
+                    print(f"warning: database {name} not dropped: {error}", file=sys.stderr)
+                time.sleep(1)
         with contextlib.suppress(Exception):
             redis_db.flushdb()
         shutil.rmtree(var, ignore_errors=True)
