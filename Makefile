@@ -11,7 +11,7 @@ CJK_FONT_CHECK := fc-list :lang=zh 2>/dev/null | grep -q .
 # WeasyPrint (service reports) draws text with Pango.
 PANGO_CHECK := ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0
 
-.PHONY: run test setup system-packages browser-packages lint format migrations-check schemathesis audit clean
+.PHONY: run test setup system-packages browser-packages lint format migrations-check schemathesis audit scale-smoke clean
 
 $(UV):
 	@$(PYTHON) -m pip install --quiet --user uv 2>/dev/null || $(PYTHON) -m pip install --quiet uv || \
@@ -99,6 +99,11 @@ schemathesis: $(BIN)/medservice
 # passes) when the vulnerability service cannot be reached.
 audit: $(BIN)/medservice
 	@bash scripts/audit.sh
+
+# issue 12 several machines: PostgreSQL, moto's S3, 2 gunicorns, 2 RQ workers, 2 schedulers on
+# this machine, and a smoke scenario through them (scripts/scale_smoke.py; docs/operations.md).
+scale-smoke: $(BIN)/medservice
+	@$(BIN)/python scripts/scale_smoke.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -57,6 +57,34 @@ def test_a_second_scheduler_cannot_claim_a_job_the_first_holds(counting_job):
 
 
 @pytest.mark.django_db
+def test_a_claim_names_its_slot_so_a_slot_taken_meanwhile_is_not_run_again(
+    counting_job, monkeypatch, caplog
+):
+    job, _runs = counting_job
+    caplog.set_level("INFO", logger="medservice.core.scheduler")
+    assert job_claim(job, owner="a", now=NOW) is True
+    JobLease.objects.filter(name=job.name).update(locked_until=None)
+    slot = NOW + datetime.timedelta(minutes=5)
+    # b reads the lease (slot 08:05); before its UPDATE, a takes that slot and finishes.
+    stale = JobLease.objects.get(name=job.name)
+
+    def get_or_create_then_lose_the_race(**kwargs):
+        monkeypatch.undo()
+        job_claim(job, owner="a", now=slot)
+        JobLease.objects.filter(name=job.name).update(locked_until=None)
+        return stale, False
+
+    monkeypatch.setattr(JobLease.objects, "get_or_create", get_or_create_then_lose_the_race)
+    late = slot + datetime.timedelta(minutes=6)  # past a's next slot too (08:10)
+    assert job_claim(job, owner="b", now=late) is False
+    # The run record: one line per won claim, each slot once.
+    assert [record.getMessage() for record in caplog.records] == [
+        f"periodic job test.count: slot {NOW.isoformat()} claimed by a",
+        f"periodic job test.count: slot {slot.isoformat()} claimed by a",
+    ]
+
+
+@pytest.mark.django_db
 def test_a_failing_job_is_recorded_and_does_not_stop_the_others(counting_job):
     _job, runs = counting_job
 

@@ -644,3 +644,43 @@ MIDDLEWARE.insert(
 )
 # The public "forgot password" form sends e-mail: 5 requests an hour per address.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["password_reset"] = env("PASSWORD_RESET_RATE", "5/hour")
+# --- Several machines (issue 12) ---
+# Uploaded and generated files (attachments, scans, signed reports, evaluation reports) all go
+# through Django's default storage: the local MEDIA_ROOT ("filesystem", one machine or a shared
+# mount) or an S3-compatible bucket ("s3": AWS S3, MinIO, Ceph, OSS/COS S3 endpoints), which
+# every web process and worker on every machine reads alike. The S3 keys are read by boto3 from
+# the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) or its other usual sources.
+STORAGE_BACKEND = env("STORAGE_BACKEND", "filesystem")
+if STORAGE_BACKEND == "s3":
+    if not env("AWS_STORAGE_BUCKET_NAME"):
+        raise ImproperlyConfigured("STORAGE_BACKEND=s3 needs AWS_STORAGE_BUCKET_NAME.")
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("AWS_STORAGE_BUCKET_NAME"),
+            # Unset for AWS itself; http(s)://host:port for MinIO, Ceph or a local moto server.
+            "endpoint_url": env("AWS_S3_ENDPOINT_URL"),
+            "region_name": env("AWS_S3_REGION_NAME"),
+            # A key prefix inside the bucket, so one bucket can hold several installations.
+            "location": env("AWS_LOCATION", ""),
+            # "path" for most self-hosted servers; unset lets boto3 choose (virtual hosts on AWS).
+            "addressing_style": env("AWS_S3_ADDRESSING_STYLE"),
+            "signature_version": env("AWS_S3_SIGNATURE_VERSION", "s3v4"),
+            # Two uploads with one name must both be kept (Django's own rule), never overwritten.
+            "file_overwrite": False,
+            # Objects stay private: links handed to a browser are signed and expire.
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": int(env("AWS_QUERYSTRING_EXPIRE", "300")),
+            # Larger downloads are spooled to a temporary file, not kept in memory.
+            "max_memory_size": 5 * 1024 * 1024,
+        },
+    }
+    # Pages show some stored pictures (an engineer's photo) straight from the bucket's signed
+    # links: the bucket's origin may serve images.
+    _s3_origin = env("AWS_S3_ENDPOINT_URL", "https://*.amazonaws.com")
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(_s3_origin.rstrip("/"))
+elif STORAGE_BACKEND != "filesystem":
+    raise ImproperlyConfigured(
+        f"STORAGE_BACKEND must be 'filesystem' or 's3', not {STORAGE_BACKEND!r}."
+    )

@@ -57,10 +57,17 @@ def scheduler_identity() -> str:
 
 
 def job_claim(job: PeriodicJob, *, owner: str, now: datetime.datetime) -> bool:
-    """Take the job's lease if it is due and free; True when this scheduler may run it."""
-    JobLease.objects.get_or_create(name=job.name, defaults={"next_run_at": now})
+    """Take the job's lease if it is due and free; True when this scheduler may run it.
+
+    The claim names the slot (the `next_run_at` it found) in its UPDATE, so it wins only if no
+    other scheduler took that slot since; each won claim is logged with its slot, the run
+    record that shows no slot ran twice (scripts/scale_smoke.py reads it)."""
+    lease, _ = JobLease.objects.get_or_create(name=job.name, defaults={"next_run_at": now})
+    slot = lease.next_run_at
+    if slot > now:
+        return False
     claimed = (
-        JobLease.objects.filter(name=job.name, next_run_at__lte=now)
+        JobLease.objects.filter(name=job.name, next_run_at=slot)
         .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
         .update(
             locked_by=owner,
@@ -69,6 +76,8 @@ def job_claim(job: PeriodicJob, *, owner: str, now: datetime.datetime) -> bool:
             last_started_at=now,
         )
     )
+    if claimed == 1:
+        logger.info("periodic job %s: slot %s claimed by %s", job.name, slot.isoformat(), owner)
     return claimed == 1
 
 
