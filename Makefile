@@ -11,7 +11,7 @@ CJK_FONT_CHECK := fc-list :lang=zh 2>/dev/null | grep -q .
 # WeasyPrint (service reports) draws text with Pango.
 PANGO_CHECK := ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0
 
-.PHONY: run test setup system-packages browser-packages lint format migrations-check schemathesis audit scale-smoke clean
+.PHONY: run test setup system-packages browser-packages lint format migrations-check schemathesis audit scale-smoke load-test clean
 
 $(UV):
 	@$(PYTHON) -m pip install --quiet --user uv 2>/dev/null || $(PYTHON) -m pip install --quiet uv || \
@@ -104,6 +104,17 @@ audit: $(BIN)/medservice
 # this machine, and a smoke scenario through them (scripts/scale_smoke.py; docs/operations.md).
 scale-smoke: $(BIN)/medservice
 	@$(BIN)/python scripts/scale_smoke.py
+
+# Not in CI: 50 users for LOAD_TIME through gunicorn on the benchmark database (bench/load.py
+# says how to build it). The token and login throttles are raised: 50 users sign in at once.
+LOAD_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/medservice_loadbench
+LOAD_PORT ?= 18250
+LOAD_USERS ?= 50
+LOAD_TIME ?= 3m
+LOAD_WEB_WORKERS ?= 4
+load-test: $(BIN)/medservice
+	@LOAD_DATABASE_URL=$(LOAD_DATABASE_URL) LOAD_PORT=$(LOAD_PORT) LOAD_USERS=$(LOAD_USERS) \
+	  LOAD_TIME=$(LOAD_TIME) LOAD_WEB_WORKERS=$(LOAD_WEB_WORKERS) bash bench/load-test.sh
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
