@@ -131,6 +131,29 @@ def _storage_hashes(root: Path) -> dict[str, str]:
     }
 
 
+RESTORED = (
+    "Restore complete: %(tables)s tables (%(rows)s rows) match the manifest; "
+    "%(files)s files restored, %(unchanged)s already present; audit chain "
+    "intact (%(events)s events verified)."
+)
+NOT_EMPTY = (
+    "The target database is not empty (%(count)s tables, e.g. %(table)s). "
+    "Restore into a new, empty database, or pass --force to replace it."
+)
+
+
+def _says(message: str, output: str) -> bool:
+    """True when the command's output holds `message` as the operator reads it: commands speak
+    the installation's language (settings.LANGUAGE_CODE), any value in each placeholder."""
+    from django.conf import settings
+    from django.utils import translation
+
+    with translation.override(settings.LANGUAGE_CODE):
+        text = translation.gettext(message)
+    pattern = re.sub(r"%\\\(\w+\\\)s", ".+?", re.escape(text))
+    return re.search(pattern, output) is not None
+
+
 def _medservice(arguments: list[str], environment: dict[str, str]) -> subprocess.CompletedProcess:
     command = Path(sys.executable).with_name("medservice")
     base = {
@@ -220,8 +243,7 @@ def test_sqlite_backup_restores_into_a_new_database_with_every_row_and_file(
         },
     )
     assert completed.returncode == 0, completed.stderr
-    assert "Restore complete" in completed.stdout
-    assert "audit chain intact" in completed.stdout
+    assert _says(RESTORED, completed.stdout)
 
     source = sqlite3.connect(f"file:{connection.settings_dict['NAME']}?mode=ro", uri=True)
     restored = sqlite3.connect(target)
@@ -241,10 +263,10 @@ def test_sqlite_backup_restores_into_a_new_database_with_every_row_and_file(
     }
     again = _medservice(["restore", str(result.path)], environment)
     assert again.returncode != 0
-    assert "The target database is not empty" in again.stderr
+    assert _says(NOT_EMPTY, again.stderr)
     forced = _medservice(["restore", str(result.path), "--force"], environment)
     assert forced.returncode == 0, forced.stderr
-    assert "Restore complete" in forced.stdout
+    assert _says(RESTORED, forced.stdout)
 
 
 @pytest.fixture
@@ -296,7 +318,7 @@ def test_postgres_backup_restores_into_a_new_database_with_every_row_and_file(
         },
     )
     assert completed.returncode == 0, completed.stderr
-    assert "Restore complete" in completed.stdout
+    assert _says(RESTORED, completed.stdout)
 
     source_parameters = {**parameters, "dbname": connection.settings_dict["NAME"]}
     with psycopg.connect(**source_parameters) as source, psycopg.connect(**parameters) as restored:
@@ -317,14 +339,13 @@ def test_postgres_backup_restores_into_a_new_database_with_every_row_and_file(
         {"DATABASE_URL": url, "MEDIA_ROOT": str(restored_media), KEY_ENVIRONMENT: KEY},
     )
     assert again.returncode != 0
-    assert "not empty" in again.stderr
-    assert "--force" in again.stderr
+    assert _says(NOT_EMPTY, again.stderr)
     forced = _medservice(
         ["restore", str(result.path), "--force"],
         {"DATABASE_URL": url, "MEDIA_ROOT": str(restored_media), KEY_ENVIRONMENT: KEY},
     )
     assert forced.returncode == 0, forced.stderr
-    assert "Restore complete" in forced.stdout
+    assert _says(RESTORED, forced.stdout)
 
 
 # --- Refusals -------------------------------------------------------------------------------
