@@ -8,13 +8,14 @@ import re
 import pytest
 from django.db import connection
 
+from medservice.accounts.roles import Role
 from medservice.core.audit import audit_seal_pending, audit_verify_chain
 from medservice.core.crypto import ANONYMISED, open_personal_value
 from medservice.core.models import AuditEvent
 from medservice.customers.models import Contact
 from medservice.customers.selectors import contacts_find_by_phone
 from medservice.customers.services import contact_anonymise, contact_invite
-from tests.factories import ContactFactory, DepartmentFactory
+from tests.factories import ContactFactory, DepartmentFactory, user_with_role
 
 
 @pytest.fixture
@@ -196,8 +197,9 @@ def test_the_organisation_page_lists_its_departments_and_contacts(client, agent,
 
 
 @pytest.mark.django_db
-def test_inviting_from_the_page_needs_the_consent_box(client, administrator, nurse):
-    client.force_login(administrator)
+def test_inviting_from_the_page_needs_the_consent_box(client, company, nurse):
+    # 等保 2.0: accounts, portal ones too, are the security administrator's
+    client.force_login(user_with_role(Role.SECURITY_ADMINISTRATOR, company, is_staff=True))
     page = client.get(f"/customers/contacts/{nurse.pk}/").content.decode()
     assert f"/customers/contacts/{nurse.pk}/invite/" in page
     refused = client.post(f"/customers/contacts/{nurse.pk}/invite/", {"consent_text": "同意"})
@@ -213,9 +215,20 @@ def test_inviting_from_the_page_needs_the_consent_box(client, administrator, nur
 
 
 @pytest.mark.django_db
-def test_an_agent_without_user_rights_cannot_invite(client, agent, nurse):
-    client.force_login(agent)
+@pytest.mark.parametrize("role", [Role.SERVICE_AGENT, Role.ADMINISTRATOR])
+def test_a_role_without_account_rights_cannot_invite(client, company, nurse, role):
+    # the system administrator neither: it keeps the configuration, not the accounts
+    client.force_login(user_with_role(role, company, is_staff=True))
     assert client.get(f"/customers/contacts/{nurse.pk}/invite/").status_code == 404
+    assert (
+        client.post(
+            f"/customers/contacts/{nurse.pk}/invite/",
+            {"consent_text": "同意", "consent_given": "on"},
+        ).status_code
+        == 404
+    )
+    nurse.refresh_from_db()
+    assert nurse.portal_user_id is None
 
 
 @pytest.mark.django_db

@@ -732,6 +732,9 @@ ROLE_PERMISSIONS[Role.SECURITY_ADMINISTRATOR] = [
     *ACCOUNTS_ADMINISTRATION,
     # Users belong to organisations: the security administrator picks them, changes none.
     "customers.view_organization",
+    # A portal invitation creates a customer's account: the security administrator sends it
+    # from the contact's page (and records the consent given), without editing the contact.
+    "customers.view_contact",
     # Dispatch profiles are the system administrator's configuration, not an account matter.
     "!accounts.add_engineerprofile",
     "!accounts.change_engineerprofile",
