@@ -81,10 +81,16 @@ class AuditedModel(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         from medservice.core.audit import audit_save
 
+        # Also here, not only in full_clean: workflow services save without it (schemathesis
+        # stored 0339-10-20 through POST quality-accidents/{id}/investigate/).
+        self._refuse_early_instants()
         audit_save(self, super().save, args, kwargs)
 
     def clean_fields(self, exclude: Any = None) -> None:
         super().clean_fields(exclude=exclude)
+        self._refuse_early_instants(exclude)
+
+    def _refuse_early_instants(self, exclude: Any = None) -> None:
         errors: dict[str, list[str]] = {}
         for field in self._meta.concrete_fields:
             if not isinstance(field, models.DateTimeField) or field.name in (exclude or ()):
