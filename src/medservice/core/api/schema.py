@@ -62,11 +62,19 @@ ANY_FILE = "*/*"
 # Wall-clock times are rendered "HH:MM" or "HH:MM:SS" (DRF renders what the value holds).
 TIME_PATTERN = r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$"
 WRITES = {"post", "put", "patch", "delete"}
+# Answers whose shape depends on the caller's role, not on a type field: drf-spectacular writes
+# oneOf, which fails when an answer fits both shapes (e.g. a trace with no devices); anyOf says
+# "one of these shapes", as meant.
+ANY_OF_COMPONENTS = ("TraceAnswer",)
 
 
 def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     """drf-spectacular hook: add the error answers an operation does not declare itself."""
-    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
+    for name in ANY_OF_COMPONENTS:
+        if "oneOf" in schemas.get(name, {}):
+            schemas[name]["anyOf"] = schemas[name].pop("oneOf")
     for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
             if not isinstance(operation, dict) or "responses" not in operation:
@@ -129,6 +137,13 @@ def _blank_model_field(field: serializers.Field) -> bool:
 
 class MedServiceAutoSchema(AutoSchema):
     """drf-spectacular's AutoSchema with the field corrections the module docstring lists."""
+
+    def _is_list_view(self, serializer: Any = None) -> bool:
+        # A ViewSet whose `list` answers one object per query (the trace) says so; without
+        # this drf-spectacular documents an array for every `list` action.
+        if getattr(self.view, "answers_one_object", False):
+            return False
+        return super()._is_list_view(serializer)
 
     def _insert_field_validators(self, field: serializers.Field, schema: dict[str, Any]) -> None:
         super()._insert_field_validators(field, schema)

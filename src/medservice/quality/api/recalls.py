@@ -16,7 +16,12 @@ from typing import Any, ClassVar
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 from rest_framework import exceptions, serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -32,6 +37,7 @@ from medservice.installed_base.api.serializers import (
     TraceDeviceSerializer,
     TraceHoldSerializer,
     TraceLineSerializer,
+    TraceSerializer,
 )
 from medservice.quality.choices import Disposition, RecallNoticeChannel
 from medservice.quality.models import Recall, RecallDevice, RecallNotice, RecallRecipient
@@ -503,8 +509,13 @@ def trace_viewset() -> type:
         @extend_schema(
             parameters=[QualityTraceQuery],
             responses={
-                # export=csv|xlsx answers the file; without it, JSON.
-                (200, "application/json"): QualityTraceAnswer,
+                # export=csv|xlsx answers the file; without it, JSON: the quality trace for
+                # quality roles, the installed base's scoped trace for the others.
+                (200, "application/json"): PolymorphicProxySerializer(
+                    component_name="TraceAnswer",
+                    serializers=[QualityTraceAnswer, TraceSerializer],
+                    resource_type_field_name=None,
+                ),
                 **file_responses(CSV, XLSX, description="export=csv|xlsx: the trace as a file."),
             },
         )
