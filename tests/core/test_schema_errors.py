@@ -17,11 +17,12 @@ def test_the_hook_adds_the_error_answers_an_operation_does_not_declare():
         }
     }
     result = add_error_responses(schema)
+    # 404 everywhere (an unmatched address under /api/ too), 414 and 429 from the servers
     assert set(result["paths"]["/api/v1/things/"]["get"]["responses"]) == {
-        "200", "400", "401", "403",
+        "200", "400", "401", "403", "404", "414", "429",
     }  # fmt: skip
     action = result["paths"]["/api/v1/things/{id}/close/"]["post"]["responses"]
-    assert set(action) == {"200", "400", "401", "403", "404", "409"}
+    assert set(action) == {"200", "400", "401", "403", "404", "409", "414", "429"}
     assert action["409"] == {"description": "own"}  # a view's own answer is kept
     assert action["404"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Error"

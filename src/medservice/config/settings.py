@@ -362,7 +362,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "medservice.core.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "medservice.core.api.schema.MedServiceAutoSchema",
     "EXCEPTION_HANDLER": "medservice.core.api.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "token": env("TOKEN_RATE", "20/minute"),

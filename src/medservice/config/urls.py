@@ -39,5 +39,7 @@ urlpatterns = [
     path("report/", include(("medservice.tickets.public", "public"), namespace="public")),
     path("", include("medservice.core.urls")),
 ]
+# Unmatched addresses under /api/ answer the API's JSON error body, not the HTML page.
+handler404 = "medservice.core.views.not_found"
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -23,7 +23,9 @@ from django.utils.translation import gettext_lazy as _l
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from django.views.defaults import page_not_found as django_page_not_found
 
+from medservice.core.api.errors import error_body
 from medservice.core.errors import DomainError
 from medservice.core.exports import export_csv, export_xlsx, field_value, rows_of
 from medservice.core.models import AuditEvent, Notification
@@ -44,6 +46,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception:  # any database failure means "not healthy"
         return JsonResponse({"status": "unavailable", "database": "down"}, status=503)
     return JsonResponse({"status": "ok", "database": "up"})
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The 404 of an address no route matches: JSON under /api/ (an API client reads the error
+    body of core/api/errors.py, e.g. for /api/v1/tickets/abc/ whose id is not a number), the
+    HTML page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("not_found", _("Not found.")), status=404)
+    return django_page_not_found(request, exception)
 
 
 @login_required

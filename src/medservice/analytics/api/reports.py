@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from medservice.analytics.models import EvaluationReport, ReportKind
+from medservice.core.api.schema import PDF, XLSX, file_responses
 from medservice.customers.selectors import user_scope
 
 
@@ -85,7 +86,6 @@ class ReportReaders(BasePermission):
         return True
 
 
-DOWNLOAD = {200: OpenApiResponse(OpenApiTypes.BINARY), 404: OpenApiResponse(description="None.")}
 CONTENT_TYPES = {
     "pdf": "application/pdf",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -128,13 +128,13 @@ def evaluation_report_viewset(resource: Any) -> type:
                 filename=f"{report.file_stem}.{extension}",
             )  # fmt: skip
 
-        @extend_schema(responses=DOWNLOAD)
+        @extend_schema(responses=file_responses(PDF))
         @action(detail=True, methods=["get"])
         def pdf(self, request: Request, pk: Any = None) -> HttpResponse:
             """The report's PDF, exactly as generated (its SHA-256 is pdf_sha256)."""
             return self._download("pdf")
 
-        @extend_schema(responses=DOWNLOAD)
+        @extend_schema(responses=file_responses(XLSX))
         @action(detail=True, methods=["get"])
         def xlsx(self, request: Request, pk: Any = None) -> HttpResponse:
             """The report's workbook (sheet "KPIs": code, name, numerator, denominator, value,
@@ -168,8 +168,10 @@ def evaluation_report_viewset(resource: Any) -> type:
                        400: OpenApiResponse(description="Bad input: the fields are named."),
                        403: OpenApiResponse(description="Your role may not open CAPAs.")},
         )  # fmt: skip
+        # The list is answered whole (a report raises a handful): no pagination, and so the
+        # schema documents a plain array, as answered.
         @action(detail=True, methods=["get", "post"], url_path="improvement-actions",
-                url_name="improvement-actions")  # fmt: skip
+                url_name="improvement-actions", pagination_class=None)  # fmt: skip
         def improvement_actions(self, request: Request, pk: Any = None) -> Response:
             """GET: the improvement actions (CAPAs of kind improvement) this report's period
             raised, with their status now and KPI. POST: open one (kpi, problem, owner,

@@ -9,7 +9,6 @@ from typing import Any
 
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
@@ -19,6 +18,7 @@ from rest_framework.response import Response
 
 from medservice.catalog.selectors import device_models_visible_to
 from medservice.core.api.inputs import action_input
+from medservice.core.api.schema import ANY_FILE, file_responses
 from medservice.customers.selectors import organizations_visible_to
 from medservice.feedback.api.stores import RESPONSES, VERSION_HELP, ScopedPrimaryKeyField
 from medservice.feedback.models import Letter, LetterFile
@@ -145,7 +145,7 @@ def letter_viewset(resource: Any) -> type:
 
         @extend_schema(
             parameters=[OpenApiParameter("file_id", int, OpenApiParameter.PATH)],
-            responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: RESPONSES[404]},
+            responses={**file_responses(ANY_FILE), 404: RESPONSES[404]},
         )
         @action(detail=True, methods=["get"], url_path=r"files/(?P<file_id>\d+)",
                 url_name="file")  # fmt: skip

@@ -193,6 +193,8 @@ class TraceViewSet(viewsets.ViewSet):
     within the caller's scope, and the active holds on it for internal roles."""
 
     permission_classes = [IsAuthenticated]
+    # `list` answers one trace object, not an array (core.api.schema.MedServiceAutoSchema).
+    answers_one_object = True
 
     @extend_schema(parameters=[TraceQuerySerializer], responses={200: TraceSerializer})
     def list(self, request: Request) -> Response:

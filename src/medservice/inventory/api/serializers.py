@@ -217,3 +217,19 @@ class ConsumeSerializer(serializers.Serializer):
     reference = serializers.CharField(max_length=100)
     fitted = FittedSerializer(many=True, required=False, default=list)
     removed = RemovedSerializer(many=True, required=False, default=list)
+
+
+class LotTraceSerializer(serializers.Serializer):
+    """One row of `GET part-lots/{id}/trace/`: a device the lot went into or came out of
+    (documents the answer, which the view builds from `selectors.Fitting`)."""
+
+    movement = serializers.IntegerField()
+    occurred_at = serializers.DateTimeField()
+    kind = serializers.CharField()
+    quantity = serializers.CharField(help_text='A decimal number as text, e.g. "2.000".')
+    device = serializers.IntegerField()
+    device_serial = serializers.CharField()
+    device_model = serializers.CharField()
+    organization = serializers.IntegerField()
+    organization_name = serializers.CharField()
+    reference = serializers.CharField()

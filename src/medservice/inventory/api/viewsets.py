@@ -19,6 +19,7 @@ from medservice.inventory.api.serializers import (
     ConsumeSerializer,
     LotHoldSerializer,
     LotSerializer,
+    LotTraceSerializer,
     MovementSerializer,
     StockMoveSerializer,
 )
@@ -157,7 +158,10 @@ class LotViewSet(resource_viewset(lots)):  # type: ignore[misc]
         lot = part_lot_release(actor=request.user, lot=lot, reason=data["reason"])
         return Response(LotSerializer(lot, context=self.get_serializer_context()).data)
 
-    @action(detail=True, methods=["get"], permission_classes=[IsAuthenticated])
+    @extend_schema(request=None, responses={200: LotTraceSerializer(many=True)})
+    # The whole trace in one answer (not paginated), so the schema says a plain array.
+    @action(detail=True, methods=["get"], permission_classes=[IsAuthenticated],
+            pagination_class=None)  # fmt: skip
     def trace(self, request: Request, pk: Any = None) -> Response:
         """Every device this lot went into (consumption) or came out of (removal)."""
         lot = self.get_object()

@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from medservice.core.api.inputs import action_input, errors_by_field
+from medservice.core.api.schema import PDF, file_responses
 from medservice.core.api.viewsets import resource_viewset
 from medservice.core.errors import InvalidInputError
 from medservice.maintenance.api.serializers import (
@@ -146,7 +147,7 @@ def operator_training_viewset(resource: Any) -> type:
 
         @extend_schema(
             parameters=[OpenApiParameter("language", str, enum=["zh-hans", "en"])],
-            responses={200: OpenApiResponse(OpenApiTypes.BINARY), 404: ERRORS[404]},
+            responses={**file_responses(PDF), 404: ERRORS[404]},
         )
         @action(detail=True, methods=["get"], url_path="sign-in-sheet",
                 url_name="sign-in-sheet")  # fmt: skip

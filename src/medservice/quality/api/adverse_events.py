@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
@@ -17,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from medservice.catalog.selectors import device_models_visible_to
+from medservice.core.api.schema import PDF, XLSX, file_responses
 from medservice.customers.selectors import organizations_visible_to
 from medservice.installed_base.selectors import devices_visible_to
 from medservice.quality.choices import EventOutcome, ReportKind, SubmissionChannel
@@ -127,7 +127,6 @@ RESPONSES = {
     404: OpenApiResponse(description="No such report in your scope."),
     409: OpenApiResponse(description="Not possible in the report's state (submitted: frozen)."),
 }
-DOWNLOAD = {200: OpenApiResponse(OpenApiTypes.BINARY), 404: RESPONSES[404]}
 
 
 def report_viewset(resource: Any) -> type:
@@ -197,13 +196,13 @@ def report_viewset(resource: Any) -> type:
                 report_add_group_case(actor=request.user, report=report, data=data), status=201
             )
 
-        @extend_schema(responses=DOWNLOAD)
+        @extend_schema(responses={**file_responses(PDF), 404: RESPONSES[404]})
         @action(detail=True, methods=["get"])
         def pdf(self, request: Request, pk: Any = None) -> HttpResponse:
             """The report as the printed national form (PDF)."""
             return self._download(report_pdf, "pdf", "application/pdf")
 
-        @extend_schema(responses=DOWNLOAD)
+        @extend_schema(responses={**file_responses(XLSX), 404: RESPONSES[404]})
         @action(detail=True, methods=["get"])
         def xlsx(self, request: Request, pk: Any = None) -> HttpResponse:
             """The report laid out like the form (XLSX)."""

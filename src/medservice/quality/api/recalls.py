@@ -16,7 +16,12 @@ from typing import Any, ClassVar
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 from rest_framework import exceptions, serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -25,12 +30,14 @@ from rest_framework.routers import DefaultRouter
 
 from medservice.core.api.inputs import action_input
 from medservice.core.api.permissions import ModelPermissions
+from medservice.core.api.schema import CSV, XLSX, file_responses
 from medservice.core.errors import InvalidInputError
 from medservice.customers.selectors import user_scope
 from medservice.installed_base.api.serializers import (
     TraceDeviceSerializer,
     TraceHoldSerializer,
     TraceLineSerializer,
+    TraceSerializer,
 )
 from medservice.quality.choices import Disposition, RecallNoticeChannel
 from medservice.quality.models import Recall, RecallDevice, RecallNotice, RecallRecipient
@@ -151,6 +158,9 @@ class _Named(serializers.Serializer):
 
 
 class RecallNoticeSerializer(serializers.ModelSerializer):
+    """A notice sent; `letter` is an absolute URL (format uri) when the view passes its request
+    in the context, as every view here does."""
+
     class Meta:
         model = RecallNotice
         fields = ["id", "channel", "sent_at", "sent_by", "message_id", "subject", "letter"]
@@ -285,7 +295,10 @@ def recall_viewset(resource: Any) -> type:
             data = action_input(NoticeInput, request)
             recipient = _row(recall.recipients.all(), data.pop("recipient"), "recipient")
             notice = recall_notice_send(actor=request.user, recipient=recipient, **data)
-            return Response(RecallNoticeSerializer(notice).data, status=201)
+            return Response(
+                RecallNoticeSerializer(notice, context=self.get_serializer_context()).data,
+                status=201,
+            )
 
         @extend_schema(request=AcknowledgeInput,
                        responses={200: RecallRecipientSerializer, **RESPONSES})  # fmt: skip
@@ -296,7 +309,9 @@ def recall_viewset(resource: Any) -> type:
             data = action_input(AcknowledgeInput, request)
             recipient = _row(recall.recipients.all(), data.pop("recipient"), "recipient")
             recipient = recall_acknowledge(actor=request.user, recipient=recipient, **data)
-            return Response(RecallRecipientSerializer(recipient).data)
+            return Response(
+                RecallRecipientSerializer(recipient, context=self.get_serializer_context()).data
+            )
 
         @extend_schema(request=DisposeInput, responses={200: RecallDeviceSerializer, **RESPONSES})
         @action(detail=True, methods=["post"])
@@ -357,7 +372,11 @@ def recall_viewset(resource: Any) -> type:
                 .order_by("organization__name", "pk")
             )
             page = self.paginate_queryset(rows)
-            return self.get_paginated_response(RecallRecipientSerializer(page, many=True).data)
+            return self.get_paginated_response(
+                RecallRecipientSerializer(
+                    page, many=True, context=self.get_serializer_context()
+                ).data
+            )
 
         @extend_schema(responses={200: RecallDeviceSerializer(many=True)})
         @action(detail=True, methods=["get"])
@@ -458,19 +477,22 @@ class QualityTraceQuery(serializers.Serializer):
 
 
 class QualityTraceAnswer(serializers.Serializer):
-    """The quality trace's answer (documentation of its shape)."""
+    """The quality trace's answer (documentation of its shape). Asked with part_lot only (no
+    device_model or udi) it holds just part_lot and part_lot_fittings, so every other field
+    is optional here; part_lot only then."""
 
-    device_model = serializers.IntegerField()
-    batch_number = serializers.CharField(allow_blank=True)
-    serial_number = serializers.CharField(allow_blank=True)
-    serial_from = serializers.CharField(allow_blank=True)
-    serial_to = serializers.CharField(allow_blank=True)
-    udi = serializers.CharField(allow_blank=True)
-    quantity_delivered = serializers.IntegerField()
-    devices = QualityTraceDeviceSerializer(many=True)
-    delivery_lines = TraceLineSerializer(many=True)
-    holds = TraceHoldSerializer(many=True)
-    recipients = TraceRecipientSerializer(many=True)
+    part_lot = serializers.IntegerField(required=False)
+    device_model = serializers.IntegerField(required=False)
+    batch_number = serializers.CharField(allow_blank=True, required=False)
+    serial_number = serializers.CharField(allow_blank=True, required=False)
+    serial_from = serializers.CharField(allow_blank=True, required=False)
+    serial_to = serializers.CharField(allow_blank=True, required=False)
+    udi = serializers.CharField(allow_blank=True, required=False)
+    quantity_delivered = serializers.IntegerField(required=False)
+    devices = QualityTraceDeviceSerializer(many=True, required=False)
+    delivery_lines = TraceLineSerializer(many=True, required=False)
+    holds = TraceHoldSerializer(many=True, required=False)
+    recipients = TraceRecipientSerializer(many=True, required=False)
     part_lot_fittings = serializers.ListField(child=serializers.DictField())
 
 
@@ -484,7 +506,19 @@ def trace_viewset() -> type:
         devices and work orders the part lot went into; export=csv|xlsx for a file. Other roles
         with the device permission: the units and lines of their own scope."""
 
-        @extend_schema(parameters=[QualityTraceQuery], responses={200: QualityTraceAnswer})
+        @extend_schema(
+            parameters=[QualityTraceQuery],
+            responses={
+                # export=csv|xlsx answers the file; without it, JSON: the quality trace for
+                # quality roles, the installed base's scoped trace for the others.
+                (200, "application/json"): PolymorphicProxySerializer(
+                    component_name="TraceAnswer",
+                    serializers=[QualityTraceAnswer, TraceSerializer],
+                    resource_type_field_name=None,
+                ),
+                **file_responses(CSV, XLSX, description="export=csv|xlsx: the trace as a file."),
+            },
+        )
         def list(self, request: Request) -> Response:
             if not trace_allowed(request.user):
                 return super().list(request)

@@ -65,7 +65,8 @@ class TicketSerializer(serializers.ModelSerializer):
     """A service request. The SLA due times and each target's met/breached time are read-only:
     the SLA engine sets them."""
 
-    quality_intake = QualityIntakeSerializer(required=False)
+    # null on a request without a quality intake (the answer says so; the input may too).
+    quality_intake = QualityIntakeSerializer(required=False, allow_null=True)
     clocks = ClockSerializer(many=True, read_only=True)
     reporter_phone = serializers.CharField(required=False, allow_blank=True, max_length=40)
 

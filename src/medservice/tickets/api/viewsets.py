@@ -16,6 +16,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from medservice.core.api.schema import ANY_FILE, file_responses
 from medservice.core.api.viewsets import resource_viewset
 from medservice.core.errors import InvalidInputError
 from medservice.tickets.actions import action_run
@@ -164,7 +165,7 @@ class TicketViewSetBase(resource_viewset(tickets)):  # type: ignore[misc]
         )
         return Response(TimelineEntrySerializer(entry).data, status=201)
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @extend_schema(responses=file_responses(ANY_FILE))
     @action(
         detail=True,
         methods=["get"],

@@ -34,6 +34,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from medservice.core.api.inputs import action_input
+from medservice.core.api.schema import ANY_FILE, file_responses
 from medservice.core.errors import InvalidInputError
 from medservice.training.documents import (
     document_version_add,
@@ -285,7 +286,7 @@ def _version_viewset() -> type:
                 )
             )
 
-        @extend_schema(responses={(200, "application/octet-stream"): bytes, 404: RESPONSES[404]})
+        @extend_schema(responses={**file_responses(ANY_FILE), 404: RESPONSES[404]})
         @action(detail=True, methods=["get"])
         def file(self, request: Request, pk: Any = None) -> FileResponse:
             """The version's file."""

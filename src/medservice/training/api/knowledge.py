@@ -239,7 +239,8 @@ def viewset_for(resource: Any) -> type:
             )
 
         @extend_schema(request=None, responses=KnowledgeArticleVersionSerializer(many=True))
-        @action(detail=True, methods=["get"])
+        # Every version in one answer (not paginated), so the schema says a plain array.
+        @action(detail=True, methods=["get"], pagination_class=None)
         def versions(self, request: Request, pk: Any = None) -> Response:
             """The published versions, newest first (customers: those published for them)."""
             article = self.get_object()
