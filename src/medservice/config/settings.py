@@ -389,6 +389,9 @@ SPECTACULAR_SETTINGS = {
     # One schema name per choice set: several records have a "kind" or a "status".
     "ENUM_NAME_OVERRIDES": {
         # issue 11 analytics
+        # The KPI API's answer: its figures (200) or "being computed" (202).
+        "KpiReadyStatusEnum": ["ready"],
+        "KpiComputingStatusEnum": ["computing"],
         "EvaluationReportKindEnum": "medservice.analytics.models.ReportKind",
         "SpotCheckSeverityEnum": "medservice.analytics.choices.SpotCheckSeverity",
         "AccidentSeverityEnum": "medservice.quality.choices.AccidentSeverity",
