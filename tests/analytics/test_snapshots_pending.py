@@ -292,3 +292,20 @@ def test_without_stored_figures_the_request_computes_them_itself(
         200, "ready", "100.0")  # fmt: skip
     assert not queued
     assert not KpiComputation.objects.exists()
+
+
+def test_the_charts_page_reloads_itself_until_the_task_has_stored_every_chart(
+    client, ask, queued, manager
+):
+    client.force_login(manager)
+    query = {**MARCH, "code": "first_response_time"}
+    with freeze_time(NOON):
+        response = ask(client, "/analytics/charts/", query)
+        # Then: 12 months of the trend and the two series, each asked for once
+        assert (response.status_code, response["Refresh"]) == (202, "5")
+        assert len(queued) == 14
+        assert sum(_run(result) for result in queued) == 14
+        page = ask(client, "/analytics/charts/", query)
+    assert page.status_code == 200
+    assert len(queued) == 14
+    assert 'id="chart-sla-spec"' in page.content.decode()

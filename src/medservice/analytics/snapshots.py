@@ -356,6 +356,11 @@ def kpi_computation_run(
              if code in KPIS and KPIS[code].available_to(user)]  # fmt: skip
     series = [code.removeprefix(SERIES_PREFIX) for code in computation.codes
               if code.startswith(SERIES_PREFIX)]  # fmt: skip
+    if series:
+        # The chart series register themselves when the charts module is imported, which a
+        # worker process (no URLconf loaded) has not done; imported here, as charts imports
+        # this module.
+        from medservice.analytics import charts  # noqa: F401
     kpi_filter = _filter_from(user, computation.start, computation.end, computation.parameters)
     with translation.override(computation.language):
         _compute_and_store(codes, kpi_filter, read_at=now)
