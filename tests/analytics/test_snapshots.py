@@ -13,7 +13,7 @@ from django.utils import translation
 from freezegun import freeze_time
 
 from medservice.accounts.choices import Role
-from medservice.analytics.kpis import KpiFilter
+from medservice.analytics.kpis import KpiFilter, kpis_for
 from medservice.analytics.models import KpiSnapshot
 from medservice.analytics.snapshots import (
     audience_key,
@@ -26,6 +26,22 @@ from tests.factories import OrganizationFactory, user_with_role
 from tests.tickets.factories import TicketFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _stored_figures(settings):
+    """Stored figures on (the tests' default computes every figure in the request)."""
+    settings.ANALYTICS_SNAPSHOT_MAX_AGE = 900
+
+
+def _stored_at(moment, user, code="urgent_share", start=None, end=None):
+    """Store a figure as the background task does (snapshots.kpi_computation_run)."""
+    kpi_filter = KpiFilter(
+        user=user, start=start or datetime.date(2026, 3, 1), end=end or datetime.date(2026, 3, 31)
+    )
+    with freeze_time(moment):
+        return kpi_figures([code] if isinstance(code, str) else code, kpi_filter)
+
 
 MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
 NOON = local(2026, 4, 15, 12)
@@ -41,15 +57,13 @@ def _tickets(organization, *, urgent: int = 0, normal: int = 0):
 
 
 def test_a_stored_figure_is_shown_with_its_age_until_it_is_too_old(
-    api, counted_tickets, manager, hospital_a, settings
+    api, counted_tickets, manager, hospital_a
 ):
-    settings.ANALYTICS_SNAPSHOT_MAX_AGE = 900
-    # Given one urgent request in March, whose figure the manager reads at noon
+    # Given one urgent request in March, whose figure was computed and stored at noon
     _tickets(hospital_a, urgent=1)
     client = api.as_user(manager)
-    with freeze_time(NOON):
-        first = client.get("/api/v1/kpis/urgent_share/", MARCH).json()
-    assert (first["value"], first["source"], first["age_seconds"]) == ("100.0", "live", None)
+    (first,) = _stored_at(NOON, manager)
+    assert (first.value, first.source) == (100, "live")
     # When a normal request arrives and the figure is read again two minutes later
     _tickets(hospital_a, normal=1)
     with freeze_time(NOON + datetime.timedelta(minutes=2)):
@@ -58,14 +72,13 @@ def test_a_stored_figure_is_shown_with_its_age_until_it_is_too_old(
         assert (stored["value"], stored["source"], stored["age_seconds"]) == (
             "100.0", "snapshot", 120)  # fmt: skip
         assert datetime.datetime.fromisoformat(stored["as_of"]) == NOON
-        # And asking for a fresh figure computes it now
-        fresh = client.get("/api/v1/kpis/urgent_share/", {**MARCH, "fresh": "true"}).json()
-        assert (fresh["value"], fresh["source"], fresh["denominator"]) == ("50.0", "live", "2")
-    # And once a figure is older than ANALYTICS_SNAPSHOT_MAX_AGE it is computed again
-    _tickets(hospital_a, normal=2)
-    with freeze_time(NOON + datetime.timedelta(minutes=2, seconds=901)):
-        late = client.get("/api/v1/kpis/urgent_share/", MARCH).json()
-    assert (late["value"], late["source"], late["denominator"]) == ("25.0", "live", "4")
+        # And asking for a fresh figure (over a minute old) has it computed in the background
+        fresh = client.get("/api/v1/kpis/urgent_share/", {**MARCH, "fresh": "true"})
+        assert (fresh.status_code, fresh.json()["status"]) == (202, "computing")
+    # And once a figure is older than ANALYTICS_SNAPSHOT_MAX_AGE it is not shown any more
+    with freeze_time(NOON + datetime.timedelta(seconds=901)):
+        late = client.get("/api/v1/kpis/urgent_share/", MARCH)
+    assert (late.status_code, late.json()["status"]) == (202, "computing")
     assert KpiSnapshot.objects.filter(code="urgent_share").count() == 1
 
 
@@ -88,16 +101,18 @@ def test_users_who_see_the_same_share_figures_and_no_one_else_gets_them(
     _tickets(hospital_b, urgent=1, normal=3)
     dealer = user_with_role(Role.DISTRIBUTOR_ENGINEER, distributor, username="dealer")
     second_manager = user_with_role(Role.SERVICE_MANAGER, company, username="manager2")
+    # When the manager's figure is computed and stored (5 requests, 2 urgent)
+    (mine,) = _stored_at(NOON, manager)
     with freeze_time(NOON):
-        # When the manager reads the figure (5 requests, 2 urgent)
-        mine = api.as_user(manager).get("/api/v1/kpis/urgent_share/", MARCH).json()
         # Then another service manager gets the same stored figure
         theirs = api.as_user(second_manager).get("/api/v1/kpis/urgent_share/", MARCH).json()
-        # But the distributor's engineer gets a figure of their own scope only
-        dealers = api.as_user(dealer).get("/api/v1/kpis/urgent_share/", MARCH).json()
-    assert (mine["value"], mine["denominator"], mine["source"]) == ("40.0", "5", "live")
+        # But the distributor's engineer waits for a figure of their own scope
+        dealers = api.as_user(dealer).get("/api/v1/kpis/urgent_share/", MARCH)
+    (dealers_own,) = _stored_at(NOON, dealer)
+    assert (mine.value, mine.denominator, mine.source) == (40, 5, "live")
     assert (theirs["value"], theirs["denominator"], theirs["source"]) == ("40.0", "5", "snapshot")
-    assert (dealers["value"], dealers["denominator"], dealers["source"]) == ("100.0", "1", "live")
+    assert dealers.status_code == 202
+    assert (dealers_own.value, dealers_own.denominator) == (100, 1)
     assert audience_key(manager) == audience_key(second_manager) != audience_key(dealer)
     assert KpiSnapshot.objects.filter(code="urgent_share").count() == 2
 
@@ -140,7 +155,8 @@ def test_reading_stored_figures_costs_the_same_queries_for_one_or_all(client, ma
     # Given the manager's page stored once
     client.force_login(manager)
     with freeze_time(NOON):
-        assert client.get("/analytics/kpis/", MARCH).status_code == 200
+        assert client.get("/analytics/kpis/", MARCH).status_code == 202
+    _stored_at(NOON, manager, code=[definition.code for definition in kpis_for(manager)])
     stored = KpiSnapshot.objects.count()
     assert stored >= 20
     # When it is read again
@@ -161,17 +177,20 @@ def test_reading_stored_figures_costs_the_same_queries_for_one_or_all(client, ma
     assert len(again.captured_queries) == len(page.captured_queries) - 1
 
 
-def test_the_page_recomputes_when_asked(client, counted_tickets, manager, hospital_a):
+def test_the_page_recomputes_when_asked(
+    client, counted_tickets, manager, hospital_a, django_capture_on_commit_callbacks
+):
     _tickets(hospital_a, urgent=1)
     client.force_login(manager)
-    with freeze_time(NOON):
-        client.get("/analytics/kpis/", MARCH)
+    _stored_at(NOON, manager, code=[definition.code for definition in kpis_for(manager)])
     _tickets(hospital_a, normal=1)
-    with freeze_time(NOON + datetime.timedelta(minutes=1)):
+    with freeze_time(NOON + datetime.timedelta(minutes=2)):
         stored = client.get("/analytics/kpis/", MARCH).content.decode()
-        fresh = client.get("/analytics/kpis/", {**MARCH, "fresh": "1"}).content.decode()
+        # (the tests' task backend runs the task as soon as it is enqueued)
+        with django_capture_on_commit_callbacks(execute=True):
+            fresh = client.get("/analytics/kpis/", {**MARCH, "fresh": "1"})
     assert _figure(stored, "urgent_share") == "100.0"
-    assert _figure(fresh, "urgent_share") == "50.0"
+    assert fresh.status_code == 202
     # And the next plain read shows the recomputed figure
     with freeze_time(NOON + datetime.timedelta(minutes=2)):
         after = client.get("/analytics/kpis/", MARCH).content.decode()

@@ -27,7 +27,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from medservice.analytics.kpis import KPIS, KpiFilter, percent, scoped
-from medservice.analytics.snapshots import audience_key, filter_key, kpi_figures
+from medservice.analytics.snapshots import (
+    SERIES,
+    SERIES_PREFIX,
+    KpiPending,
+    audience_key,
+    filter_key,
+    kpi_computation_request,
+    kpi_figures_or_pending,
+)
 
 MONTHS = 12
 # The colours of the app (Bootstrap's primary, danger, success, secondary).
@@ -77,49 +85,79 @@ def _query(kpi_filter: KpiFilter, start: datetime.date, end: datetime.date) -> s
 # --- stored series -----------------------------------------------------------------------------
 
 
+def _series_key(name: str, kpi_filter: KpiFilter, language: str) -> str:
+    return (f"analytics:chart:{name}:{audience_key(kpi_filter.user)}:"
+            f"{filter_key(kpi_filter, language)}")  # fmt: skip
+
+
+def series_store(name: str, kpi_filter: KpiFilter, compute: Callable[[], Any]) -> Any:
+    """Compute a chart's series and keep it in the cache (the task, and the pages where
+    figures are not stored in the background)."""
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    series = compute()
+    cache.set(
+        _series_key(name, kpi_filter, language),
+        {"series": series, "computed_at": timezone.now()},
+        max(settings.ANALYTICS_SNAPSHOT_MAX_AGE, 1),
+    )
+    return series
+
+
 def stored_series(
     name: str, kpi_filter: KpiFilter, compute: Callable[[], Any]
-) -> tuple[Any, datetime.datetime | None]:
+) -> tuple[Any, datetime.datetime | None] | KpiPending:
     """A chart's series, kept in the cache for the users who see the same records (like the
     stored KPI figures: snapshots.audience_key), for ANALYTICS_SNAPSHOT_MAX_AGE: twelve months
     of promise clocks take seconds to count at a million requests. Returns the series and when
-    it was computed (None: just now). A filter at a past moment is always computed."""
+    it was computed (None: just now), or `KpiPending` after asking the background task to
+    compute it (`name` must be in snapshots.SERIES). A filter at a past moment, or stored
+    figures turned off, is computed in the request."""
     max_age = settings.ANALYTICS_SNAPSHOT_MAX_AGE
     if max_age <= 0 or kpi_filter.as_of is not None:
         return compute(), None
     language = translation.get_language() or settings.LANGUAGE_CODE
-    key = (f"analytics:chart:{name}:{audience_key(kpi_filter.user)}:"
-           f"{filter_key(kpi_filter, language)}")  # fmt: skip
-    stored = cache.get(key)
+    stored = cache.get(_series_key(name, kpi_filter, language))
     now = timezone.now()
     # The age is checked here too, not only by the cache's expiry: Redis expires keys by its
     # own clock, and a series must never be shown older than the promise on the page.
     if stored is not None and (now - stored["computed_at"]).total_seconds() <= max_age:
         return stored["series"], stored["computed_at"]
-    computed_at = now
-    series = compute()
-    cache.set(key, {"series": series, "computed_at": computed_at}, max_age)
-    return series, None
+    return kpi_computation_request(
+        [SERIES_PREFIX + name], kpi_filter, audience=audience_key(kpi_filter.user),
+        key=filter_key(kpi_filter, language), language=language, now=now,
+    )  # fmt: skip
 
 
 # --- KPI trend ----------------------------------------------------------------------------------
 
 
-def kpi_trend(code: str, kpi_filter: KpiFilter, *, months: int = MONTHS) -> dict[str, Any]:
+def kpi_trend(
+    code: str, kpi_filter: KpiFilter, *, months: int = MONTHS
+) -> dict[str, Any] | KpiPending:
     """The KPI's figure for each of the `months` months ending with the filter's last month
-    (one figure per month, stored ones while young enough: snapshots.kpi_figures; a month
-    still running counts up to `as_of`), and its target
-    as a dashed line. Each point leads to that month's records."""
+    (one figure per month, stored ones: snapshots.kpi_figures_or_pending; a month still
+    running counts up to `as_of`), and its target as a dashed line. Each point leads to that
+    month's records. `KpiPending` while a month's figure is being computed (every missing
+    month is asked for at once)."""
     definition = KPIS[code]
+    figures = []
+    pending: KpiPending | None = None
+    for first in months_ending(kpi_filter.end, months):
+        last = month_add(first, 1) - datetime.timedelta(days=1)
+        found = kpi_figures_or_pending([code], replace(kpi_filter, start=first, end=last))
+        if isinstance(found, KpiPending):
+            pending = pending or found
+        else:
+            figures.append((first, last, found[0]))
+    if pending is not None:
+        return pending
     labels: list[str] = []
     values: list[float | None] = []
     targets: list[float | None] = []
     links: list[str] = []
     base = reverse("analytics:kpi-records", args=[code])
     stored_at: list[datetime.datetime] = []
-    for first in months_ending(kpi_filter.end, months):
-        last = month_add(first, 1) - datetime.timedelta(days=1)
-        (result,) = kpi_figures([code], replace(kpi_filter, start=first, end=last))
+    for first, last, result in figures:
         if result.stored_at is not None:
             stored_at.append(result.stored_at)
         labels.append(first.strftime("%Y-%m"))
@@ -191,10 +229,13 @@ def fault_counts(kpi_filter: KpiFilter) -> list[dict[str, Any]]:
     return counts
 
 
-def fault_pareto(kpi_filter: KpiFilter) -> dict[str, Any]:
+def fault_pareto(kpi_filter: KpiFilter) -> dict[str, Any] | KpiPending:
     """Bars: completed repairs per fault code, most frequent first; line (right axis): the
     cumulative share. A bar leads to the work orders with that code."""
-    counts, stored_at = stored_series("fault_counts", kpi_filter, lambda: fault_counts(kpi_filter))
+    found = stored_series("fault_counts", kpi_filter, lambda: fault_counts(kpi_filter))
+    if isinstance(found, KpiPending):
+        return found
+    counts, stored_at = found
     labels = [row["code"] for row in counts]
     return {
         "stored_at": stored_at,
@@ -275,12 +316,15 @@ def sla_months(kpi_filter: KpiFilter, *, months: int = MONTHS) -> list[dict[str,
     ]  # fmt: skip
 
 
-def sla_over_time(kpi_filter: KpiFilter, *, months: int = MONTHS) -> dict[str, Any]:
+def sla_over_time(kpi_filter: KpiFilter, *, months: int = MONTHS) -> dict[str, Any] | KpiPending:
     """Stacked bars of promises kept and breached per month; line (right axis): the share
     kept."""
-    rows, stored_at = stored_series(
+    found = stored_series(
         f"sla_months:{months}", kpi_filter, lambda: sla_months(kpi_filter, months=months)
     )
+    if isinstance(found, KpiPending):
+        return found
+    rows, stored_at = found
     labels = [row["month"].strftime("%Y-%m") for row in rows]
     return {
         "stored_at": stored_at,
@@ -317,3 +361,12 @@ def sla_over_time(kpi_filter: KpiFilter, *, months: int = MONTHS) -> dict[str, A
             yaxis2={"title": {"text": "%"}, "overlaying": "y", "side": "right", "range": [0, 105]},
         ),
     }
+
+
+# What the background task computes for a chart whose series is missing (snapshots.SERIES).
+SERIES["fault_counts"] = lambda kpi_filter: series_store(
+    "fault_counts", kpi_filter, lambda: fault_counts(kpi_filter)
+)
+SERIES[f"sla_months:{MONTHS}"] = lambda kpi_filter: series_store(
+    f"sla_months:{MONTHS}", kpi_filter, lambda: sla_months(kpi_filter, months=MONTHS)
+)

@@ -386,3 +386,43 @@ class ReportImprovementAction(AuditedModel):
 
     def __str__(self) -> str:
         return f"{self.capa} ({self.kpi or '—'})"
+
+
+class KpiComputation(models.Model):
+    """A request to compute a set of KPI figures in the background for one audience, period,
+    set of filters and language: the KPI page, the API and the charts ask for it instead of
+    computing in the request (docs/performance.md, "Load test"), and readers who miss the same
+    figures share it, so a figure is computed once however many ask. Not a record of the
+    service (a queue marker dropped once done or lost), hence not audited."""
+
+    # The same keys as KpiSnapshot (snapshots.audience_key, snapshots.filter_key), and a digest
+    # of the sorted KPI codes: the page and the API of the same user ask for the same set.
+    audience = models.CharField(_("audience key"), max_length=64)
+    filter_key = models.CharField(_("filter key"), max_length=64)
+    codes_key = models.CharField(_("KPI set key"), max_length=64)
+    language = models.CharField(_("language"), max_length=10)
+    codes = models.JSONField(_("KPIs"), default=list)
+    # Whose scope the figures are computed in (the task computes them as this user).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    start = models.DateField(_("from"))
+    end = models.DateField(_("to"))
+    parameters = models.JSONField(_("filters"), default=dict)
+    requested_at = models.DateTimeField(_("requested at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("KPI computation")
+        verbose_name_plural = _("KPI computations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["audience", "filter_key", "codes_key"], name="kpi_computation_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{len(self.codes)} KPIs {self.start}–{self.end} @ {self.requested_at:%H:%M:%S}"

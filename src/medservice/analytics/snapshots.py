@@ -10,6 +10,13 @@ it (`fresh`), the figure is computed live and stored. The job `analytics.kpi-sna
 recomputes every five minutes the figures someone read in the last day, so readers rarely
 wait; a figure for "this month up to today" moves on to the new day (and month) as it does.
 
+Under load a figure is never computed inside a request (docs/performance.md, "Load test"):
+`kpi_figures_or_pending` answers the stored figures when every one is young enough, and
+otherwise asks the task `kpi_figures_compute` to compute them (one `KpiComputation` per
+audience, filter and KPI set, however many readers miss them) and answers `KpiPending`: the
+page says it reloads itself, the API answers 202. `ANALYTICS_SNAPSHOT_MAX_AGE = 0` keeps
+computing in the request (installs without a worker, and the tests).
+
 The drill-down (the records behind a figure) and the evaluation reports are always computed
 live: the first needs the records themselves, the second freezes its figures at its `as_of`.
 """
@@ -21,10 +28,12 @@ import hashlib
 import json
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone, translation
 
 from medservice.analytics.kpis import (
@@ -35,7 +44,7 @@ from medservice.analytics.kpis import (
     kpi_compute,
     verdict,
 )
-from medservice.analytics.models import KpiSnapshot
+from medservice.analytics.models import KpiComputation, KpiSnapshot
 from medservice.analytics.selectors import targets_for
 from medservice.customers.selectors import user_scope
 
@@ -46,6 +55,14 @@ KEEP_REFRESHING = datetime.timedelta(days=1)
 KEEP = datetime.timedelta(days=30)
 # Writing "read now" on every page view would turn each read into a write.
 READ_MARK_EVERY = datetime.timedelta(minutes=1)
+# A computation asked for this long ago that never finished was lost (a worker died, the queue
+# was flushed): the next reader asks again, and the task drops it if it ever comes.
+COMPUTATION_LOST_AFTER = datetime.timedelta(minutes=10)
+# `fresh`: a stored figure this young is fresh enough (a reader pressing "recompute" twice
+# must not queue the whole set twice).
+FRESH_MAX_AGE = datetime.timedelta(minutes=1)
+# Seconds a reader is told to wait before asking again (Retry-After, the page's Refresh).
+RETRY_AFTER = 5
 FIGURE_FIELDS = ("value", "numerator", "denominator", "median", "p90", "mean")
 
 
@@ -205,6 +222,157 @@ def kpi_figures(
     ]
 
 
+# Chart series the task computes beside the KPI figures (charts.stored_series), by the name a
+# computation lists them under ("chart:<name>"): registered by the charts module.
+SERIES: dict[str, Any] = {}
+SERIES_PREFIX = "chart:"
+
+
+@dataclass(frozen=True)
+class KpiPending:
+    """The figures asked for are being computed in the background: ask again later."""
+
+    requested_at: datetime.datetime
+    retry_after: int = RETRY_AFTER
+
+
+def codes_key(codes: Iterable[str]) -> str:
+    """The set of KPIs asked for, whatever their order."""
+    return _digest(sorted(set(codes)))
+
+
+def _language() -> str:
+    return translation.get_language() or settings.LANGUAGE_CODE
+
+
+def kpi_figures_or_pending(
+    codes: Sequence[str], kpi_filter: KpiFilter, *, fresh: bool = False
+) -> list[KpiResult] | KpiPending:
+    """The stored figures of these KPIs, in order, when every one is young enough (at most
+    ANALYTICS_SNAPSHOT_MAX_AGE old, or one minute with `fresh`); otherwise `KpiPending`, after
+    asking the background task to compute them. Never computes a figure itself, except where
+    figures are not stored (ANALYTICS_SNAPSHOT_MAX_AGE = 0, a filter at a past moment)."""
+    max_age = settings.ANALYTICS_SNAPSHOT_MAX_AGE
+    if kpi_filter.as_of is not None or max_age <= 0:
+        return kpi_figures(codes, kpi_filter, fresh=fresh)
+    for code in codes:
+        if not KPIS[code].available_to(kpi_filter.user):
+            raise PermissionError(code)
+    now = timezone.now()
+    young = datetime.timedelta(seconds=max_age)
+    if fresh:
+        young = min(young, FRESH_MAX_AGE)
+    language = _language()
+    audience = audience_key(kpi_filter.user)
+    key = filter_key(kpi_filter, language)
+    stored = {
+        snapshot.code: snapshot
+        for snapshot in KpiSnapshot.objects.filter(
+            audience=audience, filter_key=key, code__in=list(codes),
+            computed_at__gte=now - young,
+        )
+    }  # fmt: skip
+    if any(code not in stored for code in codes):
+        return kpi_computation_request(
+            codes, kpi_filter, audience=audience, key=key, language=language, now=now
+        )
+    stale_marks = [snapshot.pk for snapshot in stored.values()
+                   if snapshot.read_at < now - READ_MARK_EVERY]  # fmt: skip
+    if stale_marks:
+        KpiSnapshot.objects.filter(pk__in=stale_marks).update(read_at=now)
+    targets = targets_for(list(stored), kpi_filter)
+    return [result_of(stored[code], targets[code]) for code in codes]
+
+
+def kpi_computation_request(
+    codes: Sequence[str],
+    kpi_filter: KpiFilter,
+    *,
+    audience: str,
+    key: str,
+    language: str,
+    now: datetime.datetime,
+) -> KpiPending:
+    """Ask for these figures to be computed, once: a computation already running for the
+    same audience, filter and KPI set is waited for; one that finished (its figures have aged
+    since) or was lost (COMPUTATION_LOST_AFTER) is asked for again."""
+    computation, created = KpiComputation.objects.get_or_create(
+        audience=audience, filter_key=key, codes_key=codes_key(codes),
+        defaults={
+            "language": language, "codes": sorted(set(codes)), "user": kpi_filter.user,
+            "start": kpi_filter.start, "end": kpi_filter.end,
+            "parameters": _parameters(kpi_filter), "requested_at": now,
+        },
+    )  # fmt: skip
+    if not created:
+        running = computation.finished_at is None
+        if running and computation.requested_at >= now - COMPUTATION_LOST_AFTER:
+            return KpiPending(requested_at=computation.requested_at)
+        # Two readers may find it finished or lost at once: only the one whose update lands
+        # asks again (the other waits for that computation).
+        asked_again = KpiComputation.objects.filter(
+            pk=computation.pk, requested_at=computation.requested_at,
+            finished_at=computation.finished_at,
+        ).update(requested_at=now, finished_at=None, user=kpi_filter.user)  # fmt: skip
+        if not asked_again:
+            computation.refresh_from_db(fields=["requested_at"])
+            return KpiPending(requested_at=computation.requested_at)
+    _enqueue(computation.pk, now)
+    return KpiPending(requested_at=now)
+
+
+def _enqueue(computation_id: int, requested_at: datetime.datetime) -> None:
+    from medservice.analytics.tasks_snapshots import kpi_figures_compute
+
+    transaction.on_commit(
+        lambda: kpi_figures_compute.enqueue(computation_id, requested_at.isoformat())
+    )
+
+
+def kpi_computation_run(
+    *, computation_id: int, requested_at: str, now: datetime.datetime | None = None
+) -> int:
+    """Compute and store the figures a reader asked for, as the user who asked, in their
+    language. A computation asked for again since (`requested_at` differs), gone, or expired
+    (lost: the next reader has asked again, or will) is dropped. Returns how many figures it
+    computed."""
+    now = now or timezone.now()
+    computation = (
+        KpiComputation.objects.select_related("user", "user__organization")
+        .filter(pk=computation_id, finished_at__isnull=True)
+        .first()
+    )
+    if computation is None or computation.requested_at.isoformat() != requested_at:
+        return 0
+    if computation.requested_at < now - COMPUTATION_LOST_AFTER:
+        computation.delete()
+        return 0
+    user = computation.user
+    if not user.is_active or audience_key(user) != computation.audience:
+        # The user's scope changed since: the figures would be filed under the wrong audience.
+        computation.delete()
+        return 0
+    codes = [code for code in computation.codes
+             if code in KPIS and KPIS[code].available_to(user)]  # fmt: skip
+    series = [code.removeprefix(SERIES_PREFIX) for code in computation.codes
+              if code.startswith(SERIES_PREFIX)]  # fmt: skip
+    if series:
+        # The chart series register themselves when the charts module is imported, which a
+        # worker process (no URLconf loaded) has not done; imported here, as charts imports
+        # this module.
+        from medservice.analytics import charts  # noqa: F401
+    kpi_filter = _filter_from(user, computation.start, computation.end, computation.parameters)
+    with translation.override(computation.language):
+        _compute_and_store(codes, kpi_filter, read_at=now)
+        for name in series:
+            if name in SERIES:
+                SERIES[name](kpi_filter)
+    KpiComputation.objects.filter(pk=computation.pk, requested_at=computation.requested_at).update(
+        finished_at=timezone.now()
+    )
+    return len(codes) + len(series)
+
+
 def _filter_for(snapshot: KpiSnapshot, now: datetime.datetime) -> KpiFilter:
     """The filter to recompute a stored figure with: the same one, except that "this month up
     to today" (the pages' default) moves on to the new day, and into the new month."""
@@ -213,9 +381,15 @@ def _filter_for(snapshot: KpiSnapshot, now: datetime.datetime) -> KpiFilter:
     today = timezone.localtime(now).date()
     if end == computed_on and start == end.replace(day=1) and today > end:
         start, end = today.replace(day=1), today
-    parameters = snapshot.parameters
+    return _filter_from(snapshot.user, start, end, snapshot.parameters)
+
+
+def _filter_from(
+    user: Any, start: datetime.date, end: datetime.date, parameters: dict[str, Any]
+) -> KpiFilter:
+    """A filter rebuilt from what `_parameters` stored."""
     return KpiFilter(
-        user=snapshot.user, start=start, end=end, region=parameters.get("region", ""),
+        user=user, start=start, end=end, region=parameters.get("region", ""),
         organization_id=parameters.get("organization_id"),
         device_model_id=parameters.get("device_model_id"),
         engineer_id=parameters.get("engineer_id"), team_id=parameters.get("team_id"),
@@ -230,6 +404,8 @@ def snapshots_refresh(*, now: datetime.datetime | None = None, budget: float | N
     now = now or timezone.now()
     budget = settings.ANALYTICS_SNAPSHOT_BUDGET if budget is None else budget
     KpiSnapshot.objects.filter(read_at__lt=now - KEEP).delete()
+    # Computations asked for over a day ago are done or lost: a reader asks again if needed.
+    KpiComputation.objects.filter(requested_at__lt=now - KEEP_REFRESHING).delete()
     due = (
         KpiSnapshot.objects.filter(
             read_at__gte=now - KEEP_REFRESHING, computed_at__lt=now - REFRESH_AFTER

@@ -11,10 +11,11 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
+from django.utils.translation import ngettext
 
 from medservice.analytics.forms import KpiFilterForm
 from medservice.analytics.kpis import KPIS, kpi_compute, kpis_for
-from medservice.analytics.snapshots import kpi_figures, stored_age
+from medservice.analytics.snapshots import KpiPending, kpi_figures_or_pending, stored_age
 from medservice.core.errors import InvalidInputError
 
 # --- KPIs and dashboards ---
@@ -32,6 +33,27 @@ def _refused(form: KpiFilterForm, error: InvalidInputError) -> None:
 def fresh_asked(parameters: Any) -> bool:
     """`fresh=1` (or true): compute the figures now rather than show stored ones."""
     return str(parameters.get("fresh", "")).lower() in {"1", "true", "yes"}
+
+
+def computing_page(
+    request: HttpRequest, template: str, context: dict[str, Any], pending: KpiPending
+) -> HttpResponse:
+    """202: the figures are being computed in the background; the page reloads itself (without
+    `fresh`, which the computation already honours) until they are stored."""
+    seconds = pending.retry_after
+    notice = ngettext(
+        "The figures are being computed; this page reloads itself in %(seconds)d second.",
+        "The figures are being computed; this page reloads itself in %(seconds)d seconds.",
+        seconds,
+    ) % {"seconds": seconds}
+    response = render(request, template, {**context, "computing": notice}, status=202)
+    response["Refresh"] = str(seconds)
+    if "fresh" in request.GET:
+        # Reloading with `fresh` could ask again for figures the task has just computed.
+        query = request.GET.copy()
+        query.pop("fresh")
+        response["Refresh"] = f"{seconds}; url={request.path}?{query.urlencode()}"
+    return response
 
 
 def _form(request: HttpRequest) -> KpiFilterForm:
@@ -52,11 +74,13 @@ def kpi_table(request: HttpRequest) -> HttpResponse:
         form.is_valid()
     kpi_filter = form.kpi_filter()
     try:
-        results = kpi_figures([item.code for item in definitions], kpi_filter,
-                              fresh=fresh_asked(request.GET))  # fmt: skip
+        results = kpi_figures_or_pending([item.code for item in definitions], kpi_filter,
+                                         fresh=fresh_asked(request.GET))  # fmt: skip
     except InvalidInputError as error:
         _refused(form, error)
         return render(request, "analytics/kpis.html", {"form": form, "rows": []}, status=400)
+    if isinstance(results, KpiPending):
+        return computing_page(request, "analytics/kpis.html", {"form": form, "rows": []}, results)
     rows = []
     for definition, result in zip(definitions, results, strict=True):
         age = stored_age(result)

@@ -16,6 +16,8 @@ from django.utils import timezone
 from medservice.analytics.charts import fault_pareto, kpi_trend, sla_over_time
 from medservice.analytics.forms import KpiFilterForm
 from medservice.analytics.kpis import kpis_for
+from medservice.analytics.snapshots import KpiPending
+from medservice.analytics.views import computing_page
 from medservice.customers.selectors import user_scope
 
 
@@ -43,6 +45,13 @@ def charts_page(request: HttpRequest) -> HttpResponse:
         definition.code == "sla_compliance" for definition in definitions
     ):
         charts.append({"id": "chart-sla", "spec": sla_over_time(kpi_filter)})
+    # Every chart asks for what it misses before the page says it is waiting, so one reload
+    # after the task has run shows them all.
+    pending = [chart["spec"] for chart in charts if isinstance(chart["spec"], KpiPending)]
+    if pending:
+        return computing_page(
+            request, "analytics/charts.html", {**context, "code": code}, pending[0]
+        )
     now = timezone.now()
     for chart in charts:
         chart["spec_id"] = f"{chart['id']}-spec"

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -29,7 +30,7 @@ from medservice.analytics.kpis import (
     kpi_compute,
     kpis_for,
 )
-from medservice.analytics.snapshots import kpi_figures, stored_age
+from medservice.analytics.snapshots import KpiPending, kpi_figures_or_pending, stored_age
 from medservice.analytics.views import fresh_asked
 from medservice.core.api.pagination import StandardPagination
 from medservice.core.errors import InvalidInputError
@@ -120,9 +121,9 @@ def definition_for(request: Request, code: str) -> KpiDefinition:
     return definition
 
 
-FIGURE = inline_serializer(
-    "KpiFigure",
-    fields={
+def _figure_fields() -> dict[str, serializers.Field]:
+    # Fresh field instances each time: a field belongs to one serializer.
+    return {
         "code": serializers.CharField(), "name": serializers.CharField(),
         "unit": serializers.CharField(), "statistic": serializers.CharField(),
         "value": serializers.CharField(allow_null=True),
@@ -145,16 +146,68 @@ FIGURE = inline_serializer(
         "age_seconds": serializers.IntegerField(
             allow_null=True, help_text="How old a stored figure is; null when live."
         ),
-    },
-)  # fmt: skip
+    }  # fmt: skip
+
+
+FIGURE = inline_serializer("KpiFigure", fields=_figure_fields())
+
+
+def _ready() -> serializers.ChoiceField:
+    return serializers.ChoiceField(
+        choices=["ready"], help_text="The figures are here (202 and status computing: not yet)."
+    )
+
 
 FIGURES = inline_serializer(
     "KpiFigures",
     fields={
-        "from": serializers.DateField(), "to": serializers.DateField(),
+        "status": _ready(), "from": serializers.DateField(), "to": serializers.DateField(),
         "results": serializers.ListField(child=serializers.DictField()),
     },
 )  # fmt: skip
+
+FIGURE_READY = inline_serializer("KpiFigureReady", fields={**_figure_fields(), "status": _ready()})
+
+COMPUTING = inline_serializer(
+    "KpiComputing",
+    fields={
+        "status": serializers.ChoiceField(choices=["computing"]),
+        "detail": serializers.CharField(),
+        "from": serializers.DateField(), "to": serializers.DateField(),
+        "requested_at": serializers.DateTimeField(
+            help_text="When the figures were asked for (by you or by a user of the same "
+                      "scope: they share them)."),
+        "retry_after": serializers.IntegerField(help_text="Seconds to wait before asking again."),
+    },
+)  # fmt: skip
+
+COMPUTING_RESPONSE = OpenApiResponse(
+    response=COMPUTING,
+    description="The figures are being computed in the background: ask again after "
+    "`Retry-After` seconds (the same request answers 200 once they are stored).",
+)
+RETRY_AFTER_HEADER = OpenApiParameter(
+    "Retry-After", int, OpenApiParameter.HEADER, response=[202],
+    description="Seconds to wait before asking again.",
+)  # fmt: skip
+
+
+def computing(pending: KpiPending, kpi_filter: KpiFilter) -> Response:
+    """202: the figures are not stored yet and a background task is computing them."""
+    seconds = pending.retry_after
+    detail = ngettext(
+        "The figures are being computed; ask again in %(seconds)d second.",
+        "The figures are being computed; ask again in %(seconds)d seconds.",
+        seconds,
+    ) % {"seconds": seconds}
+    return Response(
+        {
+            "status": "computing", "detail": detail,
+            "from": kpi_filter.start.isoformat(), "to": kpi_filter.end.isoformat(),
+            "requested_at": pending.requested_at.isoformat(), "retry_after": seconds,
+        },
+        status=202, headers={"Retry-After": str(seconds)},
+    )  # fmt: skip
 
 
 class KpiListView(APIView):
@@ -163,26 +216,27 @@ class KpiListView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        operation_id="kpis_list", parameters=[*FILTER_PARAMETERS, FRESH_PARAMETER],
-        responses={200: FIGURES, **RESPONSES},
+        operation_id="kpis_list",
+        parameters=[*FILTER_PARAMETERS, FRESH_PARAMETER, RETRY_AFTER_HEADER],
+        responses={200: FIGURES, 202: COMPUTING_RESPONSE, **RESPONSES},
     )  # fmt: skip
     def get(self, request: Request) -> Response:
         definitions = kpis_for(request.user)
         if not definitions:
             raise Http404
         kpi_filter = filter_from(request)
+        results = kpi_figures_or_pending(
+            [item.code for item in definitions], kpi_filter,
+            fresh=fresh_asked(request.query_params),
+        )  # fmt: skip
+        if isinstance(results, KpiPending):
+            return computing(results, kpi_filter)
         return Response(
             {
+                "status": "ready",
                 "from": kpi_filter.start.isoformat(),
                 "to": kpi_filter.end.isoformat(),
-                "results": [
-                    figure(result)
-                    for result in kpi_figures(
-                        [item.code for item in definitions],
-                        kpi_filter,
-                        fresh=fresh_asked(request.query_params),
-                    )
-                ],
+                "results": [figure(result) for result in results],
             }
         )
 
@@ -194,15 +248,19 @@ class KpiDetailView(APIView):
 
     @extend_schema(
         operation_id="kpis_retrieve",
-        parameters=[code_parameter(), *FILTER_PARAMETERS, FRESH_PARAMETER],
-        responses={200: FIGURE, **RESPONSES},
+        parameters=[code_parameter(), *FILTER_PARAMETERS, FRESH_PARAMETER, RETRY_AFTER_HEADER],
+        responses={200: FIGURE_READY, 202: COMPUTING_RESPONSE, **RESPONSES},
     )  # fmt: skip
     def get(self, request: Request, code: str) -> Response:
         definition = definition_for(request, code)
-        (result,) = kpi_figures(
-            [definition.code], filter_from(request), fresh=fresh_asked(request.query_params)
+        kpi_filter = filter_from(request)
+        results = kpi_figures_or_pending(
+            [definition.code], kpi_filter, fresh=fresh_asked(request.query_params)
         )
-        return Response(figure(result))
+        if isinstance(results, KpiPending):
+            return computing(results, kpi_filter)
+        (result,) = results
+        return Response({**figure(result), "status": "ready"})
 
 
 def record_row(definition: KpiDefinition, record: Any, measure: Any) -> dict[str, Any]:
