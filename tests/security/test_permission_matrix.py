@@ -44,7 +44,9 @@ from medservice.inventory.workflow import (
     STOCK_COUNT_TRANSITIONS,
 )
 from medservice.quality.accidents import TRANSITIONS as ACCIDENT_TRANSITIONS
+from medservice.quality.adverse_events import TRANSITIONS as REPORT_TRANSITIONS
 from medservice.quality.capa import TRANSITIONS as CAPA_TRANSITIONS
+from medservice.quality.decisions import CASE_TRANSITIONS, NOTICE_TRANSITIONS, notice_create
 from medservice.quality.recalls import RECALL_TRANSITIONS, recall_create
 from medservice.returns.workflow import TRANSITIONS as RETURN_TRANSITIONS
 from medservice.tickets.workflow import TRANSITIONS as TICKET_TRANSITIONS
@@ -57,9 +59,10 @@ from medservice.work_orders.workflow import TRANSITIONS as WORK_ORDER_TRANSITION
 from tests.catalog.factories import DeviceModelFactory
 from tests.conftest import Api
 from tests.factories import CompanyFactory, DistributorFactory, OrganizationFactory, user_with_role
-from tests.installed_base.factories import licensed_supplier
+from tests.installed_base.factories import DeviceFactory, licensed_supplier
 from tests.inventory.factories import InstrumentFactory, LocationFactory, PartFactory
-from tests.quality.factories_accidents import accident_recorded
+from tests.quality.factories_accidents import accident_recorded, case_recorded
+from tests.quality.factories_adverse_events import report_at, shanghai
 from tests.quality.factories_capa import CapaFactory
 from tests.returns.factories import ReturnRequestFactory
 from tests.tickets.factories import TicketFactory
@@ -285,6 +288,29 @@ def make_violation(organization: Any) -> Any:
     )
 
 
+def make_quality_case(organization: Any) -> Any:
+    return case_recorded(actor=staff(Role.QUALITY_STAFF))
+
+
+def make_supplier_notice(organization: Any) -> Any:
+    return notice_create(
+        actor=staff(Role.QUALITY_STAFF),
+        case=make_quality_case(organization),
+        recipient_kind="supplier",
+        reason="case_opened",
+    )
+
+
+def make_adverse_event_report(organization: Any) -> Any:
+    return report_at(
+        shanghai(2026, 9, 28, 10, 0),
+        actor=staff(Role.QUALITY_STAFF),
+        device=DeviceFactory(organization=organization),
+        market="CN",
+        outcome="death",
+    )
+
+
 WORKFLOWS = [
     Workflow(
         "tickets", TICKET_TRANSITIONS, lambda organization: TicketFactory(organization=organization)
@@ -355,6 +381,18 @@ WORKFLOWS = [
     Workflow("document-versions", None, make_document_version, organization_scoped=False),
     Workflow("performance-reviews", None, make_review, organization_scoped=False),
     Workflow("violations", None, make_violation, organization_scoped=False),
+    # Quality cases, their supplier notices and adverse-event reports are internal records:
+    # customers and distributors never see them, at home or away.
+    Workflow("quality-cases", CASE_TRANSITIONS, make_quality_case, organization_scoped=False),
+    Workflow(
+        "supplier-notices", NOTICE_TRANSITIONS, make_supplier_notice, organization_scoped=False
+    ),
+    Workflow(
+        "adverse-event-reports",
+        REPORT_TRANSITIONS,
+        make_adverse_event_report,
+        organization_scoped=False,
+    ),
 ]
 
 # POST actions on a record that no role table guards up front yet: each is decided by its
@@ -371,18 +409,6 @@ DECIDED_AFTER_THE_INPUT = {
     "tickets": {"comments", "unmask"},
     "part-lots": {"hold", "release"},
     "work-orders": {"add-fee", "dispute-fee", "record-payment", "settle-dispute"},
-    "quality-cases": {
-        "contact",
-        "decide",
-        "evidence-hold",
-        "investigate",
-        "move-awareness",
-        "regulator-feedback",
-        "release-evidence-hold",
-        "release-hold",
-    },
-    "supplier-notices": {"acknowledge", "respond", "send"},
-    "adverse-event-reports": {"final", "follow-up", "group-case", "submit"},
     # the owner of a CAPA action completes it without any CAPA permission
     "capas": {"complete-action"},
     "returns": {"attach"},
