@@ -59,7 +59,13 @@ from medservice.training.workflow import ARTICLE_TRANSITIONS
 from medservice.work_orders.workflow import TRANSITIONS as WORK_ORDER_TRANSITIONS
 from tests.catalog.factories import DeviceModelFactory
 from tests.conftest import Api
-from tests.factories import CompanyFactory, DistributorFactory, OrganizationFactory, user_with_role
+from tests.factories import (
+    CompanyFactory,
+    ContactFactory,
+    DistributorFactory,
+    OrganizationFactory,
+    user_with_role,
+)
 from tests.installed_base.factories import DeviceFactory, licensed_supplier
 from tests.inventory.factories import (
     InstrumentFactory,
@@ -387,6 +393,8 @@ WORKFLOWS = [
     Workflow("document-versions", None, make_document_version, organization_scoped=False),
     Workflow("performance-reviews", None, make_review, organization_scoped=False),
     Workflow("violations", None, make_violation, organization_scoped=False),
+    # A contact belongs to its organisation: customers and distributors see it at home only.
+    Workflow("contacts", None, lambda organization: ContactFactory(organization=organization)),
     Workflow(
         "part-lots",
         None,
@@ -412,7 +420,6 @@ WORKFLOWS = [
 # read. Listed so that a new action must either be guarded or added here on purpose.
 DECIDED_AFTER_THE_INPUT = {
     "business-calendars": {"refresh"},
-    "contacts": {"unmask"},
     "devices": {"accept"},
     # ChangeByAction refuses a role without installed_base.change_hold before the input; an
     # evidence hold also needs quality.release_evidence_hold, which depends on the hold's kind
@@ -421,7 +428,7 @@ DECIDED_AFTER_THE_INPUT = {
     # withdrawing asks the approver's permission or the editor's, by the version's state
     "document-versions": {"withdraw"},
     "documents": {"versions"},
-    "tickets": {"comments", "unmask"},
+    "tickets": {"comments"},
     # the owner of a CAPA action completes it without any CAPA permission
     "capas": {"complete-action"},
     "returns": {"attach"},
