@@ -66,6 +66,7 @@ from tests.factories import (
     OrganizationFactory,
     user_with_role,
 )
+from tests.feedback.factories_stores import OpinionEntryFactory, ShortageEntryFactory
 from tests.installed_base.factories import DeviceFactory, licensed_supplier
 from tests.inventory.factories import (
     InstrumentFactory,
@@ -393,6 +394,12 @@ WORKFLOWS = [
     Workflow("document-versions", None, make_document_version, organization_scoped=False),
     Workflow("performance-reviews", None, make_review, organization_scoped=False),
     Workflow("violations", None, make_violation, organization_scoped=False),
+    # A store's opinion book and out-of-stock register are the store's: store staff see their
+    # own store's only.
+    Workflow("opinion-entries", None, lambda organization: OpinionEntryFactory(store=organization)),
+    Workflow(
+        "shortage-entries", None, lambda organization: ShortageEntryFactory(store=organization)
+    ),
     # A contact belongs to its organisation: customers and distributors see it at home only.
     Workflow("contacts", None, lambda organization: ContactFactory(organization=organization)),
     Workflow(
@@ -440,8 +447,6 @@ DECIDED_AFTER_THE_INPUT = {
     "visit-opinions": {"answer"},
     "surveys": {"send"},
     "survey-escalations": {"answer"},
-    "opinion-entries": {"to-quality-case", "unmask"},
-    "shortage-entries": {"close", "notify", "unmask"},
     "correspondence": {"files"},
     "evaluation-reports": {"improvement-actions"},
 }
