@@ -616,13 +616,16 @@ INSTALLED_APPS.insert(INSTALLED_APPS.index("medservice.customers") + 1, "medserv
 # up to MAX_ATTEMPTS attempts; a subscription is disabled (and its owner told) after
 # DISABLE_AFTER failed attempts in a row. Receivers on private, loopback or link-local
 # addresses are refused (SSRF) unless WEBHOOKS_ALLOW_PRIVATE is set (a receiver on the same
-# internal network; the tests' local receiver).
+# internal network; the tests' local receiver). Delivered and failed deliveries are deleted from
+# the delivery log RETENTION_DAYS after their last attempt (a daily job, audited with the count);
+# pending ones are kept until they are delivered or fail.
 WEBHOOKS_TIMEOUT_SECONDS = float(env("WEBHOOKS_TIMEOUT_SECONDS", "10"))
 WEBHOOKS_RETRY_BASE_SECONDS = int(env("WEBHOOKS_RETRY_BASE_SECONDS", "60"))
 WEBHOOKS_RETRY_MAX_SECONDS = int(env("WEBHOOKS_RETRY_MAX_SECONDS", str(6 * 3600)))
 WEBHOOKS_MAX_ATTEMPTS = int(env("WEBHOOKS_MAX_ATTEMPTS", "12"))
 WEBHOOKS_DISABLE_AFTER = int(env("WEBHOOKS_DISABLE_AFTER", "10"))
 WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", False)
+WEBHOOKS_DELIVERY_RETENTION_DAYS = int(env("WEBHOOKS_DELIVERY_RETENTION_DAYS", "90"))
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
     {
         "WebhookEventTypeEnum": "medservice.integrations.choices.EventType",

@@ -208,6 +208,30 @@ def audit_bulk_update(queryset: models.QuerySet, values: dict[str, Any]) -> int:
     return count
 
 
+def audit_log_pruned(
+    model: type[models.Model], *, count: int, older_than: datetime.datetime, reason: str = ""
+) -> AuditEvent:
+    """One event for the rows of a log (not business records, which are deleted one audited
+    row at a time) that a job deleted past their retention: the model, how many and the cutoff.
+    Written in the deleting transaction, so the count is exactly what was deleted."""
+    context = current_context()
+    actor = current_actor()
+    return AuditEvent.objects.create(
+        actor=actor,
+        actor_label=(actor.get_full_name() or actor.get_username()) if actor else "",
+        job=context.job,
+        action=AuditAction.DELETE,
+        detail="prune",
+        object_type=model._meta.label_lower,
+        object_id="",
+        object_repr=str(model._meta.verbose_name_plural)[:200],
+        changes={"count": [count, 0], "older_than": [audit_value(older_than), None]},
+        reason=reason or context.reason,
+        request_id=context.request_id,
+        client_address=context.client_address,
+    )
+
+
 # Below this many rows a multi-row INSERT is as quick as COPY and needs no ids reserved first.
 COPY_MIN_ROWS = 100
 

@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from medservice.core.audit import audit_record
+from medservice.core.audit import audit_log_pruned, audit_record
 from medservice.core.choices import AuditAction
 from medservice.core.context import audit_context
 from medservice.core.errors import InvalidInputError, InvalidTransitionError, PermissionDeniedError
@@ -403,3 +403,43 @@ def delivery_redeliver(*, actor: Any, delivery: WebhookDelivery) -> WebhookDeliv
         locked.next_attempt_at = timezone.now()
         locked.save(update_fields=["state", "next_attempt_at"])
     return delivery_attempt(delivery_id=locked.pk, force=True) or locked
+
+
+# --- The delivery log's retention -------------------------------------------------------------
+
+PRUNE_BATCH = 1000
+
+
+def deliveries_prune(*, now: datetime.datetime | None = None) -> int:
+    """The periodic job: delete the delivered and failed deliveries whose last activity (the
+    later of creation and last attempt) is more than WEBHOOKS_DELIVERY_RETENTION_DAYS old, and
+    record how many in one audit event. A pending delivery (first attempt or retries still to
+    come) is never deleted, however old: it is work, not log. Returns the count."""
+    now = now or timezone.now()
+    days = settings.WEBHOOKS_DELIVERY_RETENTION_DAYS
+    cutoff = now - datetime.timedelta(days=days)
+    old = (
+        WebhookDelivery.objects.exclude(state=DeliveryState.PENDING)
+        .filter(created_at__lt=cutoff)
+        .filter(Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lt=cutoff))
+    )
+    deleted = 0
+    with transaction.atomic():
+        while True:
+            # Locked first, so a redelivery that makes one pending again waits or is skipped.
+            batch = list(
+                old.select_for_update(skip_locked=True)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:PRUNE_BATCH]
+            )
+            if not batch:
+                break
+            deleted += WebhookDelivery.objects.filter(pk__in=batch).delete()[0]
+        if deleted:
+            audit_log_pruned(
+                WebhookDelivery,
+                count=deleted,
+                older_than=cutoff,
+                reason=_("The webhook delivery log is kept for %(days)s days.") % {"days": days},
+            )
+    return deleted

@@ -24,3 +24,11 @@ def webhook_retries() -> int:
     from medservice.integrations.services import deliveries_retry_due
 
     return deliveries_retry_due()
+
+
+@periodic_job("integrations.webhook-delivery-prune", every=datetime.timedelta(days=1))
+def webhook_deliveries_prune() -> int:
+    """Delete the delivery log past WEBHOOKS_DELIVERY_RETENTION_DAYS (never a pending one)."""
+    from medservice.integrations.services import deliveries_prune
+
+    return deliveries_prune()

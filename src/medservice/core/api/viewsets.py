@@ -20,6 +20,10 @@ class ResourceViewSet(viewsets.ModelViewSet):
     # transition is refused (403) for a role without the transition's permission as soon as the
     # record is found, before its input is read, so a role learns nothing from validation.
     transitions: dict[str, Transition] | None = None
+    # The permission of each POST action that has no transition (a check-out, a calibration,
+    # a revocation), by URL name: refused up front the same way, so no action of a viewset
+    # validates its input for a role its service would refuse anyway.
+    action_permissions: dict[str, str] | None = None
 
     def get_object(self) -> Any:
         instance = super().get_object()  # out of scope: 404 first, whatever the role
@@ -27,17 +31,23 @@ class ResourceViewSet(viewsets.ModelViewSet):
         return instance
 
     def transition_permission_check(self) -> None:
-        """Refuse a workflow action to a role lacking its permission (403 before 400)."""
-        if not self.transitions or self.request.method != "POST" or not self.action:
+        """Refuse a POST action to a role lacking its permission (403 before 400)."""
+        if self.request.method != "POST" or not self.action:
             return
         # The action's URL name is the transition's (a method may be named otherwise, as
         # `dispatch_engineer` serves …/dispatch/ beside the view's own `dispatch`).
         handler = getattr(self, self.action, None)
         name = getattr(handler, "url_path", "") or self.action.replace("_", "-")
-        transition = self.transitions.get(name)
-        if transition is None or self.request.user.has_perm(transition.permission):
+        transition = (self.transitions or {}).get(name)
+        if transition is not None:
+            if not self.request.user.has_perm(transition.permission):
+                raise PermissionDeniedError(
+                    _("You may not “%(action)s”.") % {"action": transition.label}
+                )
             return
-        raise PermissionDeniedError(_("You may not “%(action)s”.") % {"action": transition.label})
+        permission = (self.action_permissions or {}).get(name)
+        if permission is not None and not self.request.user.has_perm(permission):
+            raise PermissionDeniedError(_("Your role may not take this action."))
 
     def get_queryset(self) -> Any:
         return self.resource.queryset_for(self.request.user).order_by(

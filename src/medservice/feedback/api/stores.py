@@ -287,6 +287,11 @@ def opinion_entry_viewset(resource: Any) -> type:
 
     class OpinionEntryViewSet(base):  # type: ignore[misc, valid-type]
         __doc__ = base.__doc__
+        # The permissions services_stores asks for: refused up front like every record action.
+        action_permissions: ClassVar[dict[str, str]] = {
+            "to-quality-case": "feedback.escalate_opinionentry",
+            "unmask": "feedback.unmask_opinionentry",
+        }
 
         @extend_schema(request=None, responses={200: OpinionEntrySerializer, **RESPONSES})
         @action(detail=True, methods=["post"], url_path="to-quality-case",
@@ -320,6 +325,12 @@ def shortage_entry_viewset(resource: Any) -> type:
 
     class ShortageEntryViewSet(base):  # type: ignore[misc, valid-type]
         __doc__ = base.__doc__
+        # The permissions services_stores asks for: refused before a closing's input is read.
+        action_permissions: ClassVar[dict[str, str]] = {
+            "close": "feedback.close_shortageentry",
+            "notify": "feedback.change_shortageentry",
+            "unmask": "feedback.unmask_shortageentry",
+        }
 
         def _answer(self, entry: ShortageEntry) -> Response:
             entry = self.get_queryset().get(pk=entry.pk)

@@ -27,6 +27,7 @@ from medservice.inventory.counts import (
 )
 from medservice.inventory.models import StockCount, StockCountLine
 from medservice.inventory.selectors import locations_visible_to
+from medservice.inventory.workflow import STOCK_COUNT_TRANSITIONS
 
 QUANTITY = {"max_digits": 12, "decimal_places": 3}
 
@@ -172,6 +173,8 @@ def _viewset() -> type:
         """Stock counts (盘点). POST creates (starts) a count of `location`, freezing it; each
         workflow action is POST .../{id}/{action}/; a refused action answers 409 (wrong state)
         or 400 (bad input). Book quantities are shown only once the count is submitted."""
+
+        transitions = STOCK_COUNT_TRANSITIONS
 
         def get_serializer_class(self) -> Any:
             if self.action == "list":

@@ -135,6 +135,13 @@ def _viewset() -> type:
         calibration, already out, or — for a measuring instrument on a calibration cycle —
         when its calibration is not valid (code calibration_expired)."""
 
+        # No workflow table: the services' own permissions, refused before the input is read.
+        action_permissions: ClassVar[dict[str, str]] = {
+            "check-out": "inventory.checkout_instrument",
+            "check-in": "inventory.checkout_instrument",
+            "calibrate": "inventory.add_instrumentcalibration",
+        }
+
         def _answer(self, instrument: Instrument) -> Response:
             instrument = Instrument.objects.get(pk=instrument.pk)
             return Response(

@@ -203,6 +203,8 @@ def viewset_for(resource: Any) -> type:
         POST creates a draft with its lines; PATCH changes a draft (lines replaced when given);
         the workflow actions are POST .../{id}/place|receive|close|cancel/."""
 
+        transitions = PURCHASE_ORDER_TRANSITIONS
+
         def get_queryset(self) -> Any:
             return super().get_queryset().prefetch_related("lines")
 

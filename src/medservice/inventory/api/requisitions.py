@@ -27,6 +27,7 @@ from medservice.inventory.requisitions import (
     requisition_return,
 )
 from medservice.inventory.selectors import locations_visible_to, parts_visible_to
+from medservice.inventory.workflow import REQUISITION_TRANSITIONS
 
 QUANTITY = {"max_digits": 12, "decimal_places": 3}
 
@@ -181,6 +182,8 @@ def viewset_for(resource: Any) -> type:
         """Requisitions (申领). Filters: status, requester, source, mine. Each step is
         POST .../{id}/{action}/; a refused step answers 409 (wrong state, not enough stock)
         or 400 (bad input) with the reason in the user's language."""
+
+        transitions = REQUISITION_TRANSITIONS
 
         def get_queryset(self) -> Any:
             return super().get_queryset().prefetch_related("lines")

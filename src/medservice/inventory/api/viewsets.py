@@ -3,7 +3,7 @@ its trace are actions on the lot."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
@@ -134,6 +134,12 @@ class LotViewSet(resource_viewset(lots)):  # type: ignore[misc]
 
     # Lots are made by receipts, never posted directly; POST serves the actions only.
     http_method_names = [*resource_viewset(lots).http_method_names, "post"]
+    # Holding and releasing change the lot (part_lot_hold/part_lot_release ask for this
+    # permission): a role without it gets 403 before its reason is read.
+    action_permissions: ClassVar[dict[str, str]] = {
+        "hold": "inventory.change_partlot",
+        "release": "inventory.change_partlot",
+    }
 
     # Not an operation: POST is for the actions only, so the schema leaves it out.
 

@@ -132,6 +132,7 @@ RESPONSES = {
 def report_viewset(resource: Any) -> type:
     from medservice.core.api.inputs import action_input
     from medservice.core.api.viewsets import resource_viewset
+    from medservice.quality.adverse_events import TRANSITIONS as REPORT_TRANSITIONS
     from medservice.quality.adverse_events import (
         report_add_group_case,
         report_continue,
@@ -149,6 +150,13 @@ def report_viewset(resource: Any) -> type:
         """Adverse-event reports (可疑医疗器械不良事件报告). Filters: status, kind, market,
         outcome, trigger, group_event, quality_case, overdue. Patient data is masked unless
         your role may unmask it. A submitted report is frozen (409 on change)."""
+
+        # Refused by role before the input is read (403, not 400): submit, follow-up and final
+        # by the report table, a group event's case by the permission its service checks.
+        transitions = REPORT_TRANSITIONS
+        action_permissions: ClassVar[dict[str, str]] = {
+            "group-case": "quality.add_adverseeventreport",
+        }
 
         def _answer(self, report: Any, status: int = 200) -> Response:
             serializer = AdverseEventReportSerializer(report, context=self.get_serializer_context())

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
@@ -37,6 +37,7 @@ from medservice.core.api.inputs import action_input
 from medservice.core.api.schema import ANY_FILE, file_responses
 from medservice.core.errors import InvalidInputError
 from medservice.training.documents import (
+    APPROVE_PERMISSION,
     document_version_add,
     document_version_approve,
     document_version_current,
@@ -241,6 +242,9 @@ def _version_viewset() -> type:
     class DocumentVersionViewSet(resource_viewset(document_versions)):  # type: ignore[misc]
         """Versions of controlled documents: approve (signed, password re-entered), withdraw,
         download. New versions are drafted under their document."""
+
+        # Withdrawing asks one of two permissions by the version's state: its service decides.
+        action_permissions: ClassVar[dict[str, str]] = {"approve": APPROVE_PERMISSION}
 
         serializer_class = DocumentVersionSerializer
         # The actions post; a version is never created here (POST documents/{id}/versions/).

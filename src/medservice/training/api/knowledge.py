@@ -29,6 +29,7 @@ from medservice.training.knowledge import (
     articles_search,
 )
 from medservice.training.models import KnowledgeArticle, KnowledgeArticleVersion
+from medservice.training.workflow import ARTICLE_TRANSITIONS
 
 CONTENT_FIELDS = ("title", "symptom", "body")
 
@@ -186,6 +187,8 @@ def viewset_for(resource: Any) -> type:
         term must occur in the title, symptom or body; title matches come first. Filters:
         kind, visibility, status, device_model. Publish and withdraw are POST actions; a
         refused one answers 409 (state), 403 (role) or 400 (input)."""
+
+        transitions = ARTICLE_TRANSITIONS
 
         def get_queryset(self) -> Any:
             user = self.request.user

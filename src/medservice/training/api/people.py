@@ -4,7 +4,7 @@ record, correct while open) with `POST violations/{id}/handle/` and its `handlin
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -104,6 +104,10 @@ def _review_viewset() -> type:
     class PerformanceReviewViewSet(resource_viewset(performance_reviews)):  # type: ignore[misc]
         """Performance reviews (考核): figures, score (0–100), comments; frozen once final."""
 
+        action_permissions: ClassVar[dict[str, str]] = {
+            "finalise": "training.change_performancereview"
+        }
+
         serializer_class = PerformanceReviewSerializer
 
         @extend_schema(request=None, responses={200: PerformanceReviewSerializer, **RESPONSES})
@@ -124,6 +128,8 @@ def _violation_viewset() -> type:
 
     class ViolationViewSet(resource_viewset(violations)):  # type: ignore[misc]
         """Violations of the service procedures (违规) and how they were handled."""
+
+        action_permissions: ClassVar[dict[str, str]] = {"handle": "training.change_violation"}
 
         serializer_class = ViolationSerializer
 

@@ -36,6 +36,7 @@ from medservice.training.models import (
 )
 from medservice.training.selectors import certification_for, plans_visible_to
 from medservice.training.sessions import (
+    RECORD_PERMISSION,
     certification_revoke,
     session_results_record,
     trainees_visible_to,
@@ -248,6 +249,8 @@ def session_viewset_for(resource: Any) -> type:
         """Staff trainings (培训记录). Record attendance and assessment with
         POST .../{id}/results/; a cancelled session answers 409, bad input 400."""
 
+        action_permissions: ClassVar[dict[str, str]] = {"results": RECORD_PERMISSION}
+
         def get_queryset(self) -> Any:
             return super().get_queryset().prefetch_related("attendances", "certifications")
 
@@ -284,6 +287,8 @@ def certification_viewset_for(resource: Any) -> type:
         """Certifications (上岗资格). Filters: person, device_model, product_line, valid_on,
         expiring_within. POST .../{id}/revoke/ {on, reason}; GET check/?person=&device_model=
         &on= answers {"certified", "certification"}."""
+
+        action_permissions: ClassVar[dict[str, str]] = {"revoke": "training.change_certification"}
 
         @extend_schema(
             request=RevokeSerializer,

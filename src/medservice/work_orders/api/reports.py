@@ -115,6 +115,17 @@ def _current(work_order: Any) -> Any:
     return report
 
 
+# The permission of each fee action, as its service checks it (reports.py): the work-order
+# viewset refuses a role without it as soon as the work order is found, before the input is
+# read, so a role that may not bill learns nothing from the validation (403, not 400).
+FEE_ACTION_PERMISSIONS = {
+    "add-fee": "work_orders.record_fees",
+    "record-payment": "work_orders.record_fees",
+    "dispute-fee": "work_orders.respond_workorder",
+    "settle-dispute": "work_orders.settle_dispute",
+}
+
+
 class ReportsActions:
     """Mixed into the work-order viewset."""
 

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from medservice.work_orders.api.actions import CoreActions
 from medservice.work_orders.api.dispatch import DispatchActions
 from medservice.work_orders.api.onsite import OnsiteActions
-from medservice.work_orders.api.reports import ReportsActions
+from medservice.work_orders.api.reports import FEE_ACTION_PERMISSIONS, ReportsActions
 from medservice.work_orders.api.serializers import WorkOrderSerializer
 
 
@@ -26,6 +26,8 @@ def viewset_for(resource: Any) -> type:
         (wrong state) or 400 (bad input) with the reason in the user's language."""
 
         transitions = TRANSITIONS
+        # The fee actions have no row in the table; their permissions are refused up front too.
+        action_permissions = FEE_ACTION_PERMISSIONS
 
         def get_queryset(self) -> Any:
             return super().get_queryset().prefetch_related("visits")
