@@ -239,9 +239,6 @@ def test_a_page_asked_fresh_reloads_itself_without_fresh(client, ask, queued, ma
     assert response["Refresh"] == "5; url=/analytics/kpis/?from=2026-03-01&to=2026-03-31"
 
 
-@pytest.mark.xfail(
-    reason="until the msgids of /work/msgids-kpi.txt are in the zh-hans catalogue", strict=False
-)
 def test_the_page_says_so_in_chinese(ask, queued, manager):
     from django.test import Client
 
