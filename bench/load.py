@@ -67,6 +67,14 @@ def _fail_on_errors(environment: Any, **kwargs: Any) -> None:
         environment.process_exit_code = 1
 
 
+def _reason(response) -> str:  # locust's ResponseContextManager
+    """What went wrong: the status and the start of the body, or for status 0 (no answer at
+    all) the client's exception, which is the only clue to a dropped connection."""
+    if response.status_code == 0:
+        return f"0: {response.error!r}"
+    return f"{response.status_code}: {response.text[:200]}"
+
+
 class ServiceManager(HttpUser):
     wait_time = between(0.1, 0.5)
 
@@ -105,7 +113,7 @@ class ServiceManager(HttpUser):
     def _get(self, url: str, name: str, expected: tuple[int, ...] = (200,)) -> None:
         with self.client.get(url, headers=self.headers, name=name, catch_response=True) as r:
             if r.status_code not in expected:
-                r.failure(f"{r.status_code}: {r.text[:200]}")
+                r.failure(_reason(r))
 
     @task(8)
     def ticket_list(self) -> None:
@@ -132,7 +140,7 @@ class ServiceManager(HttpUser):
             catch_response=True,
         ) as r:  # fmt: skip
             if r.status_code != 201:
-                r.failure(f"{r.status_code}: {r.text[:200]}")
+                r.failure(_reason(r))
             else:
                 self.created.append(r.json()["id"])
 
@@ -147,7 +155,7 @@ class ServiceManager(HttpUser):
             headers=self.headers, name="ticket transition (acknowledge)", catch_response=True,
         ) as r:  # fmt: skip
             if r.status_code != 200:
-                r.failure(f"{r.status_code}: {r.text[:200]}")
+                r.failure(_reason(r))
 
     @task(5)
     def work_order_list(self) -> None:
@@ -167,7 +175,7 @@ class ServiceManager(HttpUser):
             allow_redirects=False,
         ) as r:  # fmt: skip
             if r.status_code != 200:
-                r.failure(f"{r.status_code}")
+                r.failure(_reason(r))
 
     @task(3)
     def kpis(self) -> None:

@@ -41,6 +41,10 @@ class Command(BaseCommand):
                 "-",
                 "--graceful-timeout",
                 "5",
+                # Longer than gunicorn's 2 s: a client (or a proxy) that reuses an idle
+                # connection just as the server closes it gets a reset instead of an answer.
+                "--keep-alive",
+                os.environ.get("WEB_KEEPALIVE", "5"),
             ],
             "scheduler": [*manage, "scheduler"],
         }
