@@ -242,6 +242,9 @@ def test_a_page_asked_fresh_reloads_itself_without_fresh(client, ask, queued, ma
 def test_the_page_says_so_in_chinese(ask, queued, manager):
     from django.test import Client
 
+    # Given a manager who works in Chinese (the user's language wins over the browser's)
+    manager.language = "zh-hans"
+    manager.save()
     client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
     client.force_login(manager)
     with freeze_time(NOON):
